@@ -66,3 +66,26 @@ class Sample:
         """Whether any joint of ``hand`` (``"right"``/``"left"``) is valid."""
         sl = slice(0, 21) if hand == "right" else slice(21, 42)
         return bool(self.joint_valid[sl].any())
+
+
+@dataclass
+class GroundTruthTable:
+    """The annotations of a whole split as arrays (no images): what evaluation needs.
+
+    Row ``i`` describes ``file_names[i]``. Arrays follow the :class:`Sample`
+    conventions; ``hand_type`` holds ``"right"``, ``"left"`` or ``"interacting"``.
+    """
+
+    file_names: list[str]
+    joints_cam: np.ndarray  # (N, 42, 3) float32 mm
+    joints_img: np.ndarray  # (N, 42, 2) float32 px
+    joint_valid: np.ndarray  # (N, 42) bool
+    hand_type: np.ndarray  # (N,) str
+    intrinsics: np.ndarray  # (N, 3, 3) float32
+
+    def __len__(self) -> int:
+        return len(self.file_names)
+
+    def index(self) -> dict[str, int]:
+        """Row of each file name."""
+        return {name: i for i, name in enumerate(self.file_names)}
