@@ -38,9 +38,9 @@ INTERHAND_NAMES: tuple[str, ...] = tuple(
 WRIST = 20
 MIDDLE_MCP = 11  # "middle_1": the far end of the reference bone wrist -> middle MCP
 # parent of each joint (wrist is the root, -1): joint k of a finger hangs on k-1.
-INTERHAND_PARENTS: tuple[int, ...] = tuple(
-    (WRIST if i % 4 == 3 else i + 1) for i in range(20)
-) + (-1,)
+INTERHAND_PARENTS: tuple[int, ...] = tuple((WRIST if i % 4 == 3 else i + 1) for i in range(20)) + (
+    -1,
+)
 
 # --- the 42-joint two-hand layout ------------------------------------------------
 HAND_SLICES: dict[str, slice] = {"right": slice(0, 21), "left": slice(21, 42)}
