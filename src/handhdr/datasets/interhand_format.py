@@ -224,7 +224,9 @@ def build_image_annotations(
         cams = by_capture.get(int(frame.capture))
         if not cams:
             raise ValueError(f"frame {frame.frame_idx} of capture {frame.capture}: no camera")
-        world = np.asarray(frame.world_coord, dtype=np.float64)
+        what = f"capture {frame.capture} frame {frame.frame_idx}"
+        world = np.array(_floats(frame.world_coord, (NUM_JOINTS, 3), f"{what} world_coord"))
+        frame_valid = _validity(frame.joint_valid, what)
         for cam in cams:
             width, height = (int(v) for v in cam.image_size)
             joints_cam = world_to_camera(
@@ -243,7 +245,7 @@ def build_image_annotations(
                 & (joints_img[:, 1] >= 0)
                 & (joints_img[:, 1] < height)
             )
-            valid = np.asarray(frame.joint_valid, dtype=bool) & inside
+            valid = frame_valid & inside
             images.append(
                 InterHandImage(
                     image_id=next_id,
