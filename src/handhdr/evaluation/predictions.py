@@ -239,7 +239,8 @@ def _describe(error: Any) -> tuple[str, str]:
         return _key(path), f"expected {error.validator_value}, got {_json_type(value)}"
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        return _key(path), f"{error.message.split(' (')[0].lower()}; allowed: {allowed}"
+        unexpected = sorted(set(value) - set(allowed))
+        return _key([*path, unexpected[0]]), f"unexpected key; allowed here: {allowed}"
     if kind == "anyOf" and path and path[-1] in HANDS:
         return _key(path), "a hand needs 'joints_3d' or 'joints_2d'"
     if kind == "pattern":
