@@ -34,7 +34,8 @@ def test_rows_follow_the_ground_truth_order():
     ]
     matched = match_predictions(gt, lines)
     assert matched.predicted.tolist() == [True, True, True, False]
-    assert matched.hands_predicted.tolist() == [[True, True], [False, False], [False, True], [False, False]]
+    expected_hands = [[True, True], [False, False], [False, True], [False, False]]
+    assert matched.hands_predicted.tolist() == expected_hands
     assert matched.camera_frame.tolist() == [False, False, True, False]
     assert (matched.joints_3d[0, :21] == 2.0).all() and (matched.joints_3d[0, 21:] == 5.0).all()
     assert np.isnan(matched.joints_3d[2, :21]).all() and (matched.joints_3d[2, 21:] == 5.0).all()
