@@ -1,0 +1,127 @@
+"""A cheap interpenetration test between two hands: capsules around the bones.
+
+Each hand is approximated by capsules (a segment with a radius) along its finger
+bones and across its palm, built from its 21 joints; each radius is the median
+distance of the hand's own surface vertices to that bone, shrunk a little so that
+two hands whose skins touch do not count as intersecting. A vertex of one hand that
+lies inside a capsule of the other hand is a penetration. Resolving moves one hand
+rigidly along a direction (the contact normal) until no vertex penetrates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handhdr.joints import INTERHAND_PARENTS
+
+# palm segments across the metacarpals: index MCP - middle MCP - ring MCP - pinky MCP
+_PALM_CROSS = ((7, 11), (11, 15), (15, 19))
+_BONES: tuple[tuple[int, int], ...] = (
+    tuple((j, INTERHAND_PARENTS[j]) for j in range(20) if INTERHAND_PARENTS[j] >= 0) + _PALM_CROSS
+)
+SHRINK = 0.85  # capsule radius = SHRINK x the median skin distance of the bone
+MIN_RADIUS_M = 0.004
+FALLBACK_RADIUS_M = 0.008
+
+
+@dataclass(frozen=True)
+class Capsules:
+    """Segments ``start[i]``-``end[i]`` with radius ``radius[i]`` (metres)."""
+
+    start: np.ndarray  # (C, 3)
+    end: np.ndarray  # (C, 3)
+    radius: np.ndarray  # (C,)
+
+    def translated(self, shift: np.ndarray) -> Capsules:
+        """The same capsules moved by ``shift``."""
+        return Capsules(self.start + shift, self.end + shift, self.radius)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Axis-aligned box around all capsules."""
+        r = self.radius.max()
+        points = np.concatenate([self.start, self.end])
+        return points.min(axis=0) - r, points.max(axis=0) + r
+
+
+def segment_distances(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``(N, C)`` distances of ``points (N, 3)`` to the segments ``start``-``end`` ``(C, 3)``."""
+    seg = end - start
+    length2 = np.maximum((seg * seg).sum(axis=1), 1e-12)
+    rel = points[:, None, :] - start[None, :, :]
+    t = np.clip((rel * seg[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    closest = rel - t[..., None] * seg[None]
+    return np.sqrt((closest * closest).sum(axis=2))
+
+
+def hand_capsules(joints: np.ndarray, vertices: np.ndarray, shrink: float = SHRINK) -> Capsules:
+    """Capsules of one hand from its 21 joints (InterHand order) and its skin vertices."""
+    joints = np.asarray(joints, np.float64)
+    start = joints[[a for a, _ in _BONES]]
+    end = joints[[b for _, b in _BONES]]
+    distances = segment_distances(np.asarray(vertices, np.float64), start, end)
+    nearest = distances.argmin(axis=1)
+    radius = np.full(len(_BONES), FALLBACK_RADIUS_M)
+    for c in range(len(_BONES)):
+        own = distances[nearest == c, c]
+        if own.size >= 3:
+            radius[c] = float(np.median(own))
+    return Capsules(start, end, np.maximum(radius * shrink, MIN_RADIUS_M))
+
+
+def penetration_depth(vertices: np.ndarray, capsules: Capsules) -> float:
+    """How deep (metres, >= 0) the deepest of ``vertices`` is inside ``capsules``."""
+    low, high = capsules.bounds()
+    near = vertices[np.all((vertices >= low) & (vertices <= high), axis=1)]
+    if near.shape[0] == 0:
+        return 0.0
+    signed = segment_distances(near, capsules.start, capsules.end) - capsules.radius[None]
+    return float(max(0.0, -signed.min()))
+
+
+def clearance(vertices: np.ndarray, capsules: Capsules) -> float:
+    """Smallest signed distance of ``vertices`` to ``capsules`` (negative = inside)."""
+    signed = segment_distances(vertices, capsules.start, capsules.end) - capsules.radius[None]
+    return float(signed.min())
+
+
+def mutual_penetration(
+    verts_a: np.ndarray, caps_a: Capsules, verts_b: np.ndarray, caps_b: Capsules
+) -> float:
+    """Deepest penetration of either hand into the other (metres, >= 0)."""
+    return max(penetration_depth(verts_a, caps_b), penetration_depth(verts_b, caps_a))
+
+
+def separate(
+    verts_a: np.ndarray,
+    caps_a: Capsules,
+    verts_b: np.ndarray,
+    caps_b: Capsules,
+    direction: np.ndarray,
+    gap_m: float = 0.0,
+    max_push_m: float = 0.08,
+    max_steps: int = 12,
+) -> np.ndarray | None:
+    """Shift of hand B along ``direction`` that removes the interpenetration.
+
+    With ``gap_m > 0`` the hands are pushed until the skins are at least that far
+    apart. Returns ``None`` when more than ``max_push_m`` would be needed (the
+    caller then rejects the scene).
+    """
+    direction = np.asarray(direction, np.float64)
+    direction = direction / max(np.linalg.norm(direction), 1e-12)
+    push = 0.0
+    for _ in range(max_steps):
+        shift = push * direction
+        moved_v, moved_c = verts_b + shift, caps_b.translated(shift)
+        if gap_m > 0:
+            need = gap_m - min(clearance(verts_a, moved_c), clearance(moved_v, caps_a))
+        else:
+            need = mutual_penetration(verts_a, caps_a, moved_v, moved_c)
+        if need <= 1e-5:
+            return shift
+        push += need + 0.0005
+        if push > max_push_m:
+            return None
+    return None
