@@ -23,7 +23,7 @@ from handhdr.hand.mano import (
     read_mano_pkl,
 )
 from handhdr.io.restricted_pickle import UnsafePickleError, restricted_loads
-from handhdr.joints import MANO_PARENTS
+from handhdr.joints import INTERHAND_NAMES, MANO_PARENTS
 
 V, F, J = 778, 1538, 16
 
@@ -278,3 +278,28 @@ def test_not_a_mano_file(tmp_path):
         load_mano(path)
     with pytest.raises(ManoFileError, match=r"\.pkl or \.npz"):
         load_mano(tmp_path / "MANO_RIGHT.obj")
+
+
+def test_forward_gives_21_joints_with_tips_at_the_chosen_vertices(mano_files):
+    torch = pytest.importorskip("torch")
+    layer_module = pytest.importorskip("handhdr.hand.layer")
+    arrays, paths = mano_files
+    model = load_mano(paths["left"])
+    flat = layer_module.HandLayer(model, flat_hand_mean=True)
+    rest = flat()
+    np.testing.assert_allclose(rest.vertices[0].numpy(), model.v_template, atol=1e-6)
+    np.testing.assert_allclose(
+        rest.kinematic_joints[0].numpy(),
+        arrays["left"]["J_regressor"] @ arrays["left"]["v_template"],
+        atol=1e-6,
+    )
+    generator = torch.Generator().manual_seed(0)
+    pose = 0.3 * torch.randn(2, 48, generator=generator)
+    betas = torch.randn(2, 10, generator=generator)
+    out = layer_module.HandLayer(model)(pose, betas)
+    assert out.joints.shape == (2, 21, 3) and out.vertices.shape == (2, V, 3)
+    tips = [INTERHAND_NAMES.index(f"{f}_4") for f in ("thumb", "index", "middle", "ring", "pinky")]
+    torch.testing.assert_close(out.joints[:, tips], out.vertices[:, list(MANO_TIP_VERTEX_IDS)])
+    torch.testing.assert_close(
+        out.joints[:, INTERHAND_NAMES.index("wrist")], out.kinematic_joints[:, 0]
+    )
