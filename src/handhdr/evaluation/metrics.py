@@ -139,13 +139,14 @@ def procrustes_align(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> np.
     """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
-    w = np.asarray(valid, dtype=np.float64)[..., None]  # (M, J, 1)
-    count = w.sum(axis=-2, keepdims=True)
+    mask = np.asarray(valid, dtype=bool)[..., None]  # (M, J, 1)
+    count = mask.sum(axis=-2, keepdims=True)
     has_any = count[..., 0, 0] > 0
-    count = np.maximum(count, 1.0)
-    mu_p = (w * pred).sum(axis=-2, keepdims=True) / count
-    mu_g = (w * gt).sum(axis=-2, keepdims=True) / count
-    p0, g0 = (pred - mu_p) * w, (gt - mu_g) * w
+    count = np.maximum(count, 1)
+    mu_p = np.where(mask, pred, 0.0).sum(axis=-2, keepdims=True) / count
+    mu_g = np.where(mask, gt, 0.0).sum(axis=-2, keepdims=True) / count
+    p0 = np.where(mask, pred - mu_p, 0.0)  # invalid joints (maybe NaN) take no part
+    g0 = np.where(mask, gt - mu_g, 0.0)
     cov = np.einsum("mji,mjk->mik", p0, g0)  # P^T G, (M, 3, 3)
     u, sing, vt = np.linalg.svd(cov)
     v = np.swapaxes(vt, -1, -2)

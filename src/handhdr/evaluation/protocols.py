@@ -66,20 +66,24 @@ def scored_joints_2d(
     for h, hand in enumerate(HANDS):
         sl, wrist = HAND_SLICES[hand], ROOT_INDEX[hand]
         absent = ~matched.hands_predicted[:, h]
-        weights = gt_valid[:, sl, None].astype(np.float64)
+        hand_valid = gt_valid[:, sl, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            centroid = (gt_2d[:, sl] * weights).sum(axis=1) / weights.sum(axis=1)
+            centroid = np.where(hand_valid, gt_2d[:, sl], 0.0).sum(1) / hand_valid.sum(1)
         root = np.where(gt_valid[:, wrist, None], gt_2d[:, wrist], centroid)
         pred[absent, sl] = np.nan_to_num(root[absent], nan=0.0)[:, None, :]
     return pred
 
 
-def _hand_counts(matched: MatchedPredictions, hand_has_gt: np.ndarray) -> dict[str, int]:
-    """Hands missed (ground truth has valid joints, no prediction) and extra ones."""
+def _hand_counts(
+    gt: GroundTruthTable, matched: MatchedPredictions, hand_has_gt: np.ndarray
+) -> dict[str, int]:
+    """Hands missed (the ground truth has valid joints for them, the line has no such
+    hand) and extra hands (predicted, but not implied by the ground-truth hand type)."""
     rows = matched.predicted[:, None]
+    implied = metrics.expected_hands(gt.hand_type)
     return {
         "hands_missed": int((rows & hand_has_gt & ~matched.hands_predicted).sum()),
-        "hands_extra": int((rows & ~hand_has_gt & matched.hands_predicted).sum()),
+        "hands_extra": int((rows & ~implied & matched.hands_predicted).sum()),
     }
 
 
@@ -96,7 +100,7 @@ def counts_block(
         "missing_examples": [gt.file_names[i] for i in missing_rows[:5]],
         "images_unknown": matched.unknown_count,
         "unknown_examples": list(matched.unknown_examples),
-        **_hand_counts(matched, hand_has_gt),
+        **_hand_counts(gt, matched, hand_has_gt),
         "images_per_subset": {key: int(mask.sum()) for key, mask in masks.items()},
     }
 
