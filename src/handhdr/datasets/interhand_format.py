@@ -92,6 +92,9 @@ class ManoParams:
     pose: np.ndarray  # (48,) axis-angle, global rotation first
     shape: np.ndarray  # (10,) betas
     trans: np.ndarray  # (3,) metres
+    # Not in the released files: the hand model the parameters belong to ("builtin",
+    # "mano"); written as an extra "hand_model" key when set (our synthetic data).
+    hand_model: str | None = None
 
 
 @dataclass(eq=False)
@@ -375,6 +378,8 @@ def mano_json(frames: Sequence[InterHandFrame]) -> dict:
                     for name, size in MANO_SIZES.items()
                 }
             )
+            if params is not None and params.hand_model is not None:
+                hands[hand]["hand_model"] = str(params.hand_model)
         out.setdefault(str(int(frame.capture)), {})[str(int(frame.frame_idx))] = hands
     return out
 
