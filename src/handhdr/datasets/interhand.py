@@ -60,7 +60,7 @@ __all__ = ["BRANCHES", "DatasetFormatError", "InterHandDataset", "resolve_annota
 log = logging.getLogger(__name__)
 
 BRANCHES: tuple[str, str, str] = ("ALL", "H", "M")
-_CHUNK = 65536  # rows per vectorised step when computing camera joints
+_CHUNK = 8192  # rows per vectorised step in ground_truth(): bounds the float64 temporaries
 _MANO_LENGTH = sum(MANO_SIZES.values())
 
 
@@ -177,11 +177,21 @@ def _validity_bytes(value: Any) -> bytes | str:
     if not isinstance(value, list) or len(value) != NUM_JOINTS:
         got = f"{len(value)} entries" if isinstance(value, list) else type(value).__name__
         return f"'joint_valid' must be a list of {NUM_JOINTS} [0/1] entries, got {got}"
-    flat = [v[0] if type(v) is list and len(v) == 1 else v for v in value]
-    if not all(type(v) in (int, bool, float) and v in (0, 1) for v in flat):
-        bad = next(v for v in flat if not (type(v) in (int, bool, float) and v in (0, 1)))
+    try:
+        flat = [v for (v,) in value]  # the released form: one-element lists
+    except (TypeError, ValueError):
+        flat = value  # a flat list, or something malformed that the check below finds
+    try:
+        zero_one = set(flat) <= {0, 1}  # True/False and 0.0/1.0 compare equal to 0/1
+    except TypeError:  # unhashable entries such as [1, 0]
+        zero_one = False
+    if not zero_one:
+        bad = next(v for v in flat if type(v) not in (int, bool, float) or v not in (0, 1))
         return f"'joint_valid' entries must be 0/1 (or [0]/[1]), got {bad!r}"
-    return bytes(1 if v else 0 for v in flat)
+    try:
+        return bytes(flat)
+    except TypeError:  # floats
+        return bytes(1 if v else 0 for v in flat)
 
 
 def _load_json(path: Path, hook: Callable[[dict], Any] | None = None) -> Any:
