@@ -118,9 +118,14 @@ def resolve_annotations(
     v1_data = annotation_file(root, split, "data")
     branch_data = annotation_file(root, split, "data", BRANCH_DIRS[branch])
     if branch == "ALL":
-        if v1_data.is_file() or not branch_data.is_file():
-            return files(None, None, None)  # a missing v1.0 file is reported when read
-        return files(BRANCH_DIRS["ALL"], None, None)
+        if v1_data.is_file():
+            return files(None, None, None)
+        if branch_data.is_file():
+            return files(BRANCH_DIRS["ALL"], None, None)
+        raise DatasetFormatError(
+            f"{v1_data}: file not found (nor {branch_data} of the older per-branch layout); "
+            f"is {root} an InterHand2.6M root with annotations/ and images/?"
+        )
     if branch_data.is_file():
         return files(BRANCH_DIRS[branch], None, None)
     ids = _find_human_ids(root, split, Path(human_annot_ids) if human_annot_ids else None)
