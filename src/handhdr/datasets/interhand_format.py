@@ -645,7 +645,12 @@ def draw_fixture_image(
 
 @dataclass
 class InterHandFixture:
-    """What :func:`make_fixture_dataset` wrote, for tests to compare against."""
+    """What :func:`make_fixture_dataset` wrote, for tests to compare against.
+
+    ``paths`` maps each written annotation file by kind (``data``, ``camera``,
+    ``joint_3d``, ``MANO_NeuralAnnot``, ``human_annot_ids``); in the per-branch
+    layout the keys are ``{branch_dir}/{kind}``, e.g. ``human_annot/data``.
+    """
 
     root: Path
     split: str
