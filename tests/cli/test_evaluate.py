@@ -149,3 +149,55 @@ def test_missing_inputs_are_errors(dataset, tmp_path):
     assert result.exit_code == 2 and "p.jsonl: predictions file not found" in result.output
     result = CliRunner().invoke(app, ["eval", "--root", str(dataset.root), "--out", "x"])
     assert result.exit_code == 2 and "--predictions" in result.output
+
+
+def _write_tzionas(root: Path, rng: np.random.Generator) -> None:
+    """One sequence, two annotated frames, in the published layout (640x480 PNG)."""
+    from handhdr.io import write_image
+
+    for frame in ("000", "005"):
+        write_image(root / "01" / "1" / "rgb" / f"{frame}.png", np.zeros((480, 640, 3), np.uint8))
+        points = rng.integers(20, 460, size=(28, 2))
+        points[[3, 20]] = 0  # "0 0": not annotated
+        lines = [f"{i}\t{x}\t{y}" for i, (x, y) in enumerate(points)]
+        label = root / "01" / "1" / "joints_2D_GT" / f"{frame}.txt"
+        label.parent.mkdir(parents=True, exist_ok=True)
+        label.write_text("\n".join(lines) + "\n")
+
+
+def test_tzionas_2d_epe(tmp_path):
+    from handhdr.datasets.tzionas import read_joints_file, to_interhand42
+
+    root = tmp_path / "tzionas"
+    _write_tzionas(root, np.random.default_rng(0))
+    lines = []
+    for frame in ("000", "005"):
+        uv, _ = to_interhand42(read_joints_file(root / "01/1/joints_2D_GT" / f"{frame}.txt"))
+        uv = uv.astype(np.float64) + np.array([3.0, 4.0])  # 5 px off everywhere
+        hands = {
+            "right": HandPrediction(joints_2d=uv[:21]),
+            "left": HandPrediction(joints_2d=uv[21:]),
+        }
+        lines.append(ImagePrediction(f"01/1/rgb/{frame}.png", hands))
+    predictions = tmp_path / "predictions.jsonl"
+    write_predictions(predictions, lines)
+    out = tmp_path / "out"
+    result = _run(root, predictions, out, "--dataset", "tzionas")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epe_2d"]["epe_all"] == pytest.approx(5.0, abs=1e-4)
+    assert metrics["epe_2d"]["epe_ih"] == pytest.approx(5.0, abs=1e-4)
+    assert "official" not in metrics
+    assert metrics["source"]["dataset"] == "tzionas" and "branch" not in metrics["source"]
+    assert "| 2D EPE" in result.output and "5.00" in result.output
+
+
+def test_tzionas_needs_2d_joints(tmp_path):
+    root = tmp_path / "tzionas"
+    _write_tzionas(root, np.random.default_rng(1))
+    hand = HandPrediction(joints_3d=np.zeros((21, 3)))
+    predictions = tmp_path / "predictions.jsonl"
+    write_predictions(predictions, [ImagePrediction("01/1/rgb/000.png", {"right": hand})])
+    result = _run(root, predictions, tmp_path / "out", "--dataset", "tzionas")
+    assert result.exit_code == 2
+    assert "line 1, key 'hands.right.joints_2d'" in result.output

@@ -34,7 +34,7 @@ def load_ground_truth(
     if dataset == "tzionas":
         from handhdr.datasets.tzionas import TzionasDataset
 
-        return TzionasDataset(root).ground_truth()
+        return TzionasDataset(root, load_images=False).ground_truth()
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")
 
 
