@@ -41,11 +41,11 @@ class _Py2StylePickler(pickle.Pickler):
         return NotImplemented
 
 
-def _py2_pickle_bytes(obj) -> bytes:
+def _py2_pickle_bytes(obj, protocol: int = 2) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    _Py2StylePickler(buffer, protocol=2).dump(obj)
+    _Py2StylePickler(buffer, protocol=protocol).dump(obj)
     raw = buffer.getvalue()
     # the module paths numpy 1.x and scipy < 1.8 wrote (GLOBAL opcodes are text lines)
     raw = raw.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
@@ -104,11 +104,11 @@ def _mano_arrays(seed: int) -> dict:
     }
 
 
-def _write_official_pkl(path, arrays, chumpy_module) -> bytes:
+def _write_official_pkl(path, arrays, chumpy_module, protocol: int = 2) -> bytes:
     content = dict(arrays)
     content["shapedirs"] = chumpy_module.Ch(arrays["shapedirs"])
     content["J_regressor"] = sp.csc_matrix(arrays["J_regressor"])
-    raw = _py2_pickle_bytes(content)
+    raw = _py2_pickle_bytes(content, protocol)
     path.write_bytes(raw)
     return raw
 
@@ -241,6 +241,17 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
 def test_other_globals_are_refused(payload, chumpy_module):
     with pytest.raises(UnsafePickleError, match="refus"):
         restricted_loads(payload, {}, "x.pkl")
+
+
+def test_protocol0_pickle_loads_the_same(mano_files, tmp_path, chumpy_module):
+    arrays, paths = mano_files
+    path = tmp_path / "p0" / "MANO_LEFT.pkl"
+    path.parent.mkdir()
+    raw = _write_official_pkl(path, arrays["left"], chumpy_module, protocol=0)
+    assert raw.startswith(b"(dp0") and b"ccopy_reg\n_reconstructor\n" in raw
+    old, new = load_mano(path), load_mano(paths["left"])
+    np.testing.assert_array_equal(old.shapedirs, new.shapedirs)
+    np.testing.assert_array_equal(old.j_regressor, new.j_regressor)
 
 
 def test_python3_protocol2_pickle_with_bytes_also_loads(tmp_path, chumpy_module):

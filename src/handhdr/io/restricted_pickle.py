@@ -119,8 +119,10 @@ def restricted_loads(
     """Unpickle ``data`` with :class:`RestrictedUnpickler`; ``source`` names it in errors."""
     try:
         return RestrictedUnpickler(io.BytesIO(data), allowed, source, encoding, expected).load()
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as exc:
+        if str(exc).startswith(f"{source}: "):
+            raise
+        raise UnsafePickleError(f"{source}: {exc}") from exc
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
         raise pickle.UnpicklingError(f"{source}: not a readable pickle ({exc})") from exc
 
