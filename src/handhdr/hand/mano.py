@@ -14,8 +14,10 @@ restricted unpickler: numpy arrays are rebuilt, ``chumpy.ch.Ch`` and the sparse
 matrix are replaced by stubs that only keep their arrays, and anything else is
 refused. Neither chumpy nor scipy is imported.
 
-Left-hand ``shapedirs`` fix (DESIGN.md section 3): the official left model's
-``shapedirs[:, 0, :]`` has the wrong sign. It is applied exactly once:
+Left-hand ``shapedirs`` fix (DESIGN.md section 3; smplx issue #48): the official
+left model ships the right model's ``shapedirs`` unmirrored, so the same betas give
+a different hand shape; ``shapedirs[:, 0, :] *= -1`` mirrors them. It is applied
+exactly once:
 
 * loading a ``.pkl`` always applies it to a left model (the official files are raw);
 * :func:`convert_mano_pkl` writes the ``.npz`` with the fix already applied and the
