@@ -2,8 +2,11 @@
 
 The fake files have MANO's structure and shapes with random values, pickled as the
 official Python 2 files are: protocol 2, ``chumpy.ch.Ch`` for ``shapedirs``, a
-``scipy.sparse`` CSC ``J_regressor`` under its old module path ``scipy.sparse.csc``,
-numpy arrays rebuilt by ``numpy.core.multiarray._reconstruct`` from latin-1 strings.
+``scipy.sparse.csc.csc_matrix`` ``J_regressor`` (its state: ``_shape``, ``maxprint``,
+``indices``, ``indptr``, ``data``), numpy arrays rebuilt by
+``numpy.core.multiarray._reconstruct`` from latin-1 strings. Stand-in modules named
+``chumpy.ch`` and ``scipy.sparse.csc`` make the pickles reference exactly those
+classes, without needing chumpy or scipy.
 """
 
 import pickle
@@ -12,7 +15,6 @@ import types
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from handhdr.hand.mano import (
     FIX_FLAG,
@@ -33,8 +35,7 @@ class _Py2StylePickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         if type(obj) is np.ndarray:
-            from numpy._core.multiarray import _reconstruct
-
+            _reconstruct = np.empty(0).__reduce__()[0]  # numpy's own, 1.x or 2.x
             data = np.ascontiguousarray(obj)
             state = (1, obj.shape, obj.dtype, False, data.tobytes().decode("latin1"))
             return _reconstruct, (np.ndarray, (0,), "b"), state
@@ -47,16 +48,23 @@ def _py2_pickle_bytes(obj, protocol: int = 2) -> bytes:
     buffer = io.BytesIO()
     _Py2StylePickler(buffer, protocol=protocol).dump(obj)
     raw = buffer.getvalue()
-    # the module paths numpy 1.x and scipy < 1.8 wrote (GLOBAL opcodes are text lines)
-    raw = raw.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
-    return raw.replace(b"cscipy.sparse._csc\ncsc_matrix\n", b"cscipy.sparse.csc\ncsc_matrix\n")
+    # the module path numpy 1.x wrote (GLOBAL opcodes are text lines)
+    return raw.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+
+
+def _stand_in(monkeypatch, module_name: str, cls: type) -> None:
+    """Register ``cls`` as ``module_name.<cls name>`` (and stand-in parent packages)."""
+    parts = module_name.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    cls.__module__, cls.__qualname__ = module_name, cls.__name__
+    setattr(sys.modules[module_name], cls.__name__, cls)
 
 
 @pytest.fixture
-def chumpy_module(monkeypatch):
-    """A stand-in ``chumpy.ch`` module so that pickles reference ``chumpy.ch.Ch``."""
-    package = types.ModuleType("chumpy")
-    module = types.ModuleType("chumpy.ch")
+def legacy_classes(monkeypatch):
+    """``chumpy.ch.Ch`` and ``scipy.sparse.csc.csc_matrix`` as the official file has them."""
 
     class Ch:
         def __init__(self, x):
@@ -70,13 +78,26 @@ def chumpy_module(monkeypatch):
         def __getstate__(self):
             return dict(self.__dict__)
 
-    Ch.__module__ = "chumpy.ch"
-    Ch.__qualname__ = "Ch"
-    module.Ch = Ch
-    package.ch = module
-    monkeypatch.setitem(sys.modules, "chumpy", package)
-    monkeypatch.setitem(sys.modules, "chumpy.ch", module)
-    return module
+    class csc_matrix:  # the real class name
+        def __init__(self, dense):
+            indices, data, indptr = [], [], [0]
+            for col in range(dense.shape[1]):
+                rows = np.flatnonzero(dense[:, col])
+                indices.extend(rows)
+                data.extend(dense[rows, col])
+                indptr.append(len(indices))
+            self._shape = dense.shape
+            self.maxprint = 50
+            self.indices = np.array(indices, np.int32)
+            self.indptr = np.array(indptr, np.int32)
+            self.data = np.array(data, np.float64)
+
+        def __getstate__(self):
+            return dict(self.__dict__)
+
+    _stand_in(monkeypatch, "chumpy.ch", Ch)
+    _stand_in(monkeypatch, "scipy.sparse.csc", csc_matrix)
+    return types.SimpleNamespace(Ch=Ch, csc_matrix=csc_matrix)
 
 
 def _mano_arrays(seed: int) -> dict:
@@ -104,22 +125,22 @@ def _mano_arrays(seed: int) -> dict:
     }
 
 
-def _write_official_pkl(path, arrays, chumpy_module, protocol: int = 2) -> bytes:
+def _write_official_pkl(path, arrays, legacy_classes, protocol: int = 2) -> bytes:
     content = dict(arrays)
-    content["shapedirs"] = chumpy_module.Ch(arrays["shapedirs"])
-    content["J_regressor"] = sp.csc_matrix(arrays["J_regressor"])
+    content["shapedirs"] = legacy_classes.Ch(arrays["shapedirs"])
+    content["J_regressor"] = legacy_classes.csc_matrix(arrays["J_regressor"])
     raw = _py2_pickle_bytes(content, protocol)
     path.write_bytes(raw)
     return raw
 
 
 @pytest.fixture
-def mano_files(tmp_path, chumpy_module):
+def mano_files(tmp_path, legacy_classes):
     arrays = {"right": _mano_arrays(1), "left": _mano_arrays(2)}
     paths = {}
     for side in ("right", "left"):
         paths[side] = tmp_path / f"MANO_{side.upper()}.pkl"
-        raw = _write_official_pkl(paths[side], arrays[side], chumpy_module)
+        raw = _write_official_pkl(paths[side], arrays[side], legacy_classes)
         assert b"cchumpy.ch\nCh\n" in raw and b"cscipy.sparse.csc\ncsc_matrix\n" in raw
         assert b"numpy.core.multiarray" in raw and b"_codecs" not in raw
     return arrays, paths
@@ -238,46 +259,46 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
         b"\x80\x02ccopy_reg\n_reconstructor\ncos\nsystem\nc__builtin__\nobject\nN\x87R.",
     ],
 )
-def test_other_globals_are_refused(payload, chumpy_module):
+def test_other_globals_are_refused(payload, legacy_classes):
     with pytest.raises(UnsafePickleError, match="refus"):
         restricted_loads(payload, {}, "x.pkl")
 
 
-def test_protocol0_pickle_loads_the_same(mano_files, tmp_path, chumpy_module):
+def test_protocol0_pickle_loads_the_same(mano_files, tmp_path, legacy_classes):
     arrays, paths = mano_files
     path = tmp_path / "p0" / "MANO_LEFT.pkl"
     path.parent.mkdir()
-    raw = _write_official_pkl(path, arrays["left"], chumpy_module, protocol=0)
+    raw = _write_official_pkl(path, arrays["left"], legacy_classes, protocol=0)
     assert raw.startswith(b"(dp0") and b"ccopy_reg\n_reconstructor\n" in raw
     old, new = load_mano(path), load_mano(paths["left"])
     np.testing.assert_array_equal(old.shapedirs, new.shapedirs)
     np.testing.assert_array_equal(old.j_regressor, new.j_regressor)
 
 
-def test_python3_protocol2_pickle_with_bytes_also_loads(tmp_path, chumpy_module):
+def test_python3_protocol2_pickle_with_bytes_also_loads(tmp_path, legacy_classes):
     arrays = _mano_arrays(3)
-    content = dict(arrays, shapedirs=chumpy_module.Ch(arrays["shapedirs"]))
+    content = dict(arrays, shapedirs=legacy_classes.Ch(arrays["shapedirs"]))
     path = tmp_path / "MANO_RIGHT.pkl"
     path.write_bytes(pickle.dumps(content, protocol=2))  # bytes via _codecs.encode
     model = load_mano(path)
     np.testing.assert_allclose(model.j_regressor, arrays["J_regressor"], rtol=1e-6)
 
 
-def test_wrong_shapes_and_missing_fields_name_the_field(tmp_path, chumpy_module):
+def test_wrong_shapes_and_missing_fields_name_the_field(tmp_path, legacy_classes):
     arrays = _mano_arrays(4)
     bad = dict(arrays, posedirs=arrays["posedirs"][:, :, :10])
     path = tmp_path / "MANO_RIGHT.pkl"
-    _write_official_pkl(path, bad, chumpy_module)
+    _write_official_pkl(path, bad, legacy_classes)
     with pytest.raises(ManoFileError, match=r"posedirs has shape \(778, 3, 10\)"):
         load_mano(path)
     missing = {k: v for k, v in arrays.items() if k != "weights"}
-    _write_official_pkl(path, missing, chumpy_module)
+    _write_official_pkl(path, missing, legacy_classes)
     with pytest.raises(ManoFileError, match="missing the MANO field 'weights'"):
         load_mano(path)
     wrong_tree = dict(arrays)
     wrong_tree["kintree_table"] = arrays["kintree_table"].copy()
     wrong_tree["kintree_table"][0, 5] = 1
-    _write_official_pkl(path, wrong_tree, chumpy_module)
+    _write_official_pkl(path, wrong_tree, legacy_classes)
     with pytest.raises(ManoFileError, match="kintree_table parents"):
         load_mano(path)
 
