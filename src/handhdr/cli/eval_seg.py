@@ -1,0 +1,64 @@
+"""``handhdr eval-seg``: IoU of the four HASM masks over a dataset split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from handhdr.cli.app import app, fail
+
+
+@app.command("eval-seg")
+def eval_seg(
+    root: Annotated[Path, typer.Option("--root", help="Dataset folder (InterHand2.6M layout).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json (may exist).")],
+    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
+    weights: Annotated[
+        str, typer.Option("--weights", help="default (shipped lite), .safetensors or .onnx.")
+    ] = "default",
+    backend: Annotated[str, typer.Option("--backend", help="torch or onnx.")] = "torch",
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    kind: Annotated[
+        str, typer.Option("--kind", help="Dataset kind: auto, interhand, aih_syn, aih_render.")
+    ] = "auto",
+    workers: Annotated[int, typer.Option("--workers", help="Image-reading processes.")] = 2,
+    threads: Annotated[int | None, typer.Option("--threads", help="Inference threads.")] = None,
+) -> None:
+    """Score HASM on a dataset split: per-mask IoU and "miou" in OUT/metrics.json.
+
+    Per mask, total intersection over total union across the split, on full frames,
+    with the pipeline's coarse-to-fine inference and threshold 0.5.
+    """
+    from handhdr.datasets.interhand_format import DatasetFormatError
+    from handhdr.hasm.evaluate import evaluate_segmentation, write_metrics
+    from handhdr.hasm.weights import hasm_predictor
+    from handhdr.training.sources import open_source
+    from handhdr.training.weights import WeightsError
+
+    if backend not in ("torch", "onnx"):
+        raise fail(f"--backend must be torch or onnx, got {backend!r}")
+    if device not in ("cpu", "cuda"):
+        raise fail(f"--device must be cpu or cuda, got {device!r}")
+    try:
+        predictor = hasm_predictor(weights, backend=backend, device=device, threads=threads)
+        reader = open_source(root, kind, split)
+        metrics = evaluate_segmentation(reader, lambda image: predictor(image).masks, workers)
+    except (WeightsError, DatasetFormatError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    metrics.update(
+        {
+            "root": str(root),
+            "split": split,
+            "weights": weights,
+            "backend": backend,
+            "inference": vars(predictor.settings),
+        }
+    )
+    path = write_metrics(out, metrics)
+    names = ("right_amodal", "right_visible", "left_amodal", "left_visible", "miou")
+    typer.echo(
+        "  ".join(f"{n} {metrics[n]:.4f}" if metrics[n] is not None else f"{n} -" for n in names)
+    )
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,134 @@
+"""Export a run's best or last checkpoint as fp16 safetensors, with a model card.
+
+Used to ship weights: ``handhdr train export RUN_DIR --out handhdr/weights/NAME.safetensors``
+writes the weights and ``NAME.md`` beside them (data recipe, training command and
+time, evaluation results when given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from handhdr.training.trainer import best_checkpoint, get_stage, last_checkpoint, read_run_info
+from handhdr.training.weights import save_weights, write_model_card
+
+# a file our synthetic generator may leave in a dataset folder, describing its recipe
+_RECIPE_FILES = ("synth.json", "recipe.json")
+
+
+def find_checkpoint(run_dir: str | os.PathLike[str], which: str = "best") -> Path:
+    """``best`` or ``last`` checkpoint of a run folder."""
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    path = (best_checkpoint if which == "best" else last_checkpoint)(Path(run_dir))
+    if not path.is_file():
+        hint = " (no validation ran? use --which last)" if which == "best" else ""
+        raise FileNotFoundError(f"{path}: no {which} checkpoint in {run_dir}{hint}")
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A Lightning checkpoint, loaded safely (``weights_only=True``)."""
+    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise ValueError(f"{path}: not a Lightning checkpoint (no state_dict)")
+    config = ckpt.get("hyper_parameters", {}).get("config")
+    if not isinstance(config, dict) or "stage" not in config:
+        raise ValueError(f"{path}: the checkpoint holds no handhdr training config")
+    return ckpt
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    dtype: torch.dtype = torch.float16,
+) -> tuple[Path, dict[str, Any]]:
+    """Write the shipped model of a checkpoint as safetensors; returns the path and the
+    metadata written."""
+    ckpt = load_checkpoint(checkpoint)
+    config = dict(ckpt["hyper_parameters"]["config"])
+    if isinstance(config.get("model"), dict):  # weights come from the checkpoint
+        config["model"] = {**config["model"], "pretrained": None}
+    cfg = OmegaConf.create(config)
+    stage = get_stage(cfg.stage)
+    module = stage.build_module(cfg)
+    module.load_state_dict(ckpt["state_dict"])
+    metadata = {
+        **stage.weights_metadata(cfg),
+        "config": cfg.name,
+        "global_step": int(ckpt.get("global_step", 0)),
+        "source_checkpoint": Path(checkpoint).name,
+        "dtype": str(dtype).removeprefix("torch."),
+    }
+    path = save_weights(stage.shipped_model(module), out, metadata, dtype=dtype)
+    return path, metadata
+
+
+def data_recipe(sources: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per training source: its folder, kind, and the generator's recipe if it left one."""
+    recipe: dict[str, Any] = {}
+    for source in sources:
+        root = Path(str(source["root"]))
+        entry: dict[str, Any] = {"kind": source.get("kind", "auto")}
+        for name in _RECIPE_FILES:
+            if (root / name).is_file():
+                entry["recipe"] = json.loads((root / name).read_text())
+                break
+        recipe[str(root)] = entry
+    return recipe
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    which: str = "best",
+    metrics: Mapping[str, Any] | None = None,
+    notes: str | None = None,
+) -> tuple[Path, Path]:
+    """Export a run for shipping: fp16 weights at ``out`` and the model card ``out.md``."""
+    run_dir = Path(run_dir)
+    checkpoint = find_checkpoint(run_dir, which)
+    weights, metadata = export_checkpoint(checkpoint, out)
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    info = read_run_info(run_dir)
+    commands = (
+        (run_dir / "command.txt").read_text().strip()
+        if (run_dir / "command.txt").is_file()
+        else "(not recorded)"
+    )
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    sections: dict[str, Any] = {
+        "Model": {
+            "stage": metadata["stage"],
+            "config": cfg.name,
+            "architecture": metadata.get("model", {}),
+            "inference": metadata.get("inference", {}),
+            "weights": f"{weights.name} ({metadata['dtype']}, sha256 {digest[:16]}...)",
+        },
+        "Training data": data_recipe(list(OmegaConf.to_container(cfg.data.sources))),  # type: ignore[arg-type]
+        "Training": {
+            "checkpoint": f"{which} ({checkpoint.name}), step {metadata['global_step']}",
+            "steps (run)": info.get("global_step"),
+            "training time (s)": info.get("train_seconds"),
+            "devices": f"{info.get('accelerator')} x {info.get('devices')}, "
+            f"{info.get('num_nodes')} node(s), precision {info.get('precision')}",
+            f"best {info.get('monitor')}": info.get("best_score"),
+        },
+        "Commands": f"```\n{commands}\n```",
+    }
+    if metrics:
+        sections["Evaluation"] = dict(metrics)
+    if notes:
+        sections["Notes"] = notes
+    sections["Licence"] = "Apache-2.0, like the handhdr code; trained on synthetic data only."
+    title = f"{metadata['stage'].upper()} weights: {Path(out).stem}"
+    card = write_model_card(Path(out).with_suffix(".md"), title, sections)
+    return weights, card
