@@ -7,7 +7,7 @@ Units are metres, as in MANO; the dataset layer converts to millimetres.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class HandModelData:
     parents: np.ndarray  # (16,) int64, -1 for the wrist
     tip_vertex_ids: np.ndarray  # (5,) int64: thumb, index, middle, ring, pinky fingertips
     hands_mean: np.ndarray  # (45,) float32 mean finger pose (MANO's flat-hand offset)
+    # optional per-vertex texture weights (V, R) in [0, 1], one column per region name
+    # (the built-in model: palmar, nail, crease, knuckle; see handhdr.hand.builtin)
+    regions: np.ndarray | None = None
+    region_names: tuple[str, ...] = field(default_factory=tuple)
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field whose shape or content is wrong."""
@@ -57,5 +61,10 @@ class HandModelData:
             )
         if self.faces.ndim != 2 or self.faces.shape[1] != 3 or self.faces.max() >= v:
             raise ValueError(f"{self.name} {self.side} hand: faces must be (F, 3) indices < {v}")
+        if self.regions is not None and self.regions.shape != (v, len(self.region_names)):
+            raise ValueError(
+                f"{self.name} {self.side} hand: regions has shape {self.regions.shape}, "
+                f"expected ({v}, {len(self.region_names)}) for {self.region_names}"
+            )
         if self.side not in ("right", "left"):
             raise ValueError(f"side must be 'right' or 'left', got {self.side!r}")
