@@ -124,20 +124,21 @@ class HandPrediction:
     def to_json(self, decimals: int | None = DEFAULT_DECIMALS) -> dict[str, Any]:
         """The hand as a JSON object, floats rounded to ``decimals`` (None: exact)."""
 
-        def number(v: float) -> float:
-            return float(v) if decimals is None else round(float(v), decimals)
+        def numbers(values: Any) -> Any:
+            array = np.asarray(values, dtype=np.float64)
+            return (array if decimals is None else np.round(array, decimals)).tolist()
 
         out: dict[str, Any] = {}
         if self.joints_3d is not None:
-            out["joints_3d"] = [[number(v) for v in p] for p in self.joints_3d]
+            out["joints_3d"] = numbers(self.joints_3d)
         if self.joints_2d is not None:
-            out["joints_2d"] = [[number(v) for v in p] for p in self.joints_2d]
+            out["joints_2d"] = numbers(self.joints_2d)
         if self.score is not None:
-            out["score"] = number(self.score)
+            out["score"] = numbers(self.score)
         if self.box is not None:
-            out["box"] = [number(v) for v in self.box]
+            out["box"] = numbers(self.box)
         if self.joint_visible is not None:
-            out["joint_visible"] = [bool(v) for v in self.joint_visible]
+            out["joint_visible"] = self.joint_visible.tolist()
         return out
 
     @classmethod

@@ -29,6 +29,7 @@ from handhdr.joints import HAND_SLICES, HANDS, INTERHAND42_NAMES, ROOT_INDEX
 # metrics.json key suffix -> subset name of handhdr.datasets.subsets
 SUBSETS: dict[str, str] = {"sh": "SH", "ih": "IH", "all": "ALL", "inter": "Inter"}
 PROTOCOLS_3D: tuple[str, ...] = ("official", "wrist_aligned_mean", "middle_mcp_scaled", "pa_mpjpe")
+BLOCK_ROWS = 16384
 
 
 def _num(value: float | None) -> float | None:
@@ -47,25 +48,30 @@ def subset_masks(gt: GroundTruthTable, predicted: np.ndarray) -> dict[str, np.nd
     }
 
 
-def scored_joints_3d(matched: MatchedPredictions) -> np.ndarray:
-    """``(N, 42, 3)`` float64 predictions with each absent hand at its root (zeros)."""
-    return np.nan_to_num(matched.joints_3d.astype(np.float64), nan=0.0)
+def _blocks(n: int, size: int = BLOCK_ROWS) -> list[slice]:
+    """Row blocks: metrics run block by block so temporaries stay small."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def scored_joints_3d(joints_3d: np.ndarray) -> np.ndarray:
+    """``(n, 42, 3)`` float64 predictions with each absent hand (NaN) at its root: zeros."""
+    return np.nan_to_num(np.asarray(joints_3d, dtype=np.float64), nan=0.0)
 
 
 def scored_joints_2d(
-    matched: MatchedPredictions, gt_2d: np.ndarray, gt_valid: np.ndarray
+    joints_2d: np.ndarray, hands_predicted: np.ndarray, gt_2d: np.ndarray, gt_valid: np.ndarray
 ) -> np.ndarray:
-    """``(N, 42, 2)`` float64 predictions with each absent hand at its ground-truth root.
+    """``(n, 42, 2)`` float64 predictions with each absent hand at its ground-truth root.
 
     The root is the ground-truth wrist when it is valid, else the centroid of the
     hand's valid ground-truth joints (Tzionas annotates no wrist).
     """
-    pred = matched.joints_2d.astype(np.float64)
+    pred = np.asarray(joints_2d, dtype=np.float64).copy()
     gt_2d = np.asarray(gt_2d, dtype=np.float64)
     gt_valid = np.asarray(gt_valid, dtype=bool)
     for h, hand in enumerate(HANDS):
         sl, wrist = HAND_SLICES[hand], ROOT_INDEX[hand]
-        absent = ~matched.hands_predicted[:, h]
+        absent = ~np.asarray(hands_predicted, dtype=bool)[:, h]
         hand_valid = gt_valid[:, sl, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             centroid = np.where(hand_valid, gt_2d[:, sl], 0.0).sum(1) / hand_valid.sum(1)
@@ -118,7 +124,7 @@ def _hands_with_joints(matched: MatchedPredictions, joints: np.ndarray) -> bool:
     """Whether every predicted hand of every predicted image carries these joints."""
     for h, hand in enumerate(HANDS):
         rows = matched.predicted & matched.hands_predicted[:, h]
-        if np.isnan(joints[rows][:, HAND_SLICES[hand]]).any():
+        if np.isnan(joints[rows, HAND_SLICES[hand]]).any():
             return False
     return True
 
@@ -128,8 +134,15 @@ def epe_2d_block(
 ) -> tuple[dict[str, Any], np.ndarray]:
     """2D EPE (pixels): plain mean over valid joints, per subset; and per-joint means."""
     valid = gt.joint_valid.astype(bool) & matched.predicted[:, None]
-    pred = scored_joints_2d(matched, gt.joints_img, gt.joint_valid)
-    errors = metrics.epe_2d(pred, gt.joints_img)
+    errors = np.empty(valid.shape)
+    for rows in _blocks(len(gt)):
+        pred = scored_joints_2d(
+            matched.joints_2d[rows],
+            matched.hands_predicted[rows],
+            gt.joints_img[rows],
+            gt.joint_valid[rows],
+        )
+        errors[rows] = metrics.epe_2d(pred, gt.joints_img[rows])
     block: dict[str, Any] = {}
     for key, mask in subset_masks(gt, matched.predicted).items():
         block[f"epe_{key}"] = metrics.mean_over_valid(errors[mask], valid[mask])
@@ -167,14 +180,20 @@ def evaluate_interhand(gt: GroundTruthTable, matched: MatchedPredictions) -> dic
     ``mpjpe_all``, ``mpjpe_inter``, mm), ``mrrpe``, ``handedness``, ``epe_2d``,
     ``per_joint`` and ``counts``.
     """
-    pred = scored_joints_3d(matched)
-    target = np.asarray(gt.joints_cam, dtype=np.float64)
     valid = root_validated(gt.joint_valid) & matched.predicted[:, None]
     masks = subset_masks(gt, matched.predicted)
-
-    aligned_errors = metrics.joint_errors(metrics.root_aligned(pred), metrics.root_aligned(target))
-    mcp_errors, mcp_valid = metrics.middle_mcp_scaled_errors(pred, target, valid)
-    pa = metrics.pa_errors(pred, target, valid)
+    aligned_errors, mcp_errors, pa = (np.empty(valid.shape) for _ in range(3))
+    mcp_valid = np.empty(valid.shape, dtype=bool)
+    for rows in _blocks(len(gt)):
+        pred = scored_joints_3d(matched.joints_3d[rows])
+        target = np.asarray(gt.joints_cam[rows], dtype=np.float64)
+        aligned_errors[rows] = metrics.joint_errors(
+            metrics.root_aligned(pred), metrics.root_aligned(target)
+        )
+        mcp_errors[rows], mcp_valid[rows] = metrics.middle_mcp_scaled_errors(
+            pred, target, valid[rows]
+        )
+        pa[rows] = metrics.pa_errors(pred, target, valid[rows])
 
     result: dict[str, Any] = {protocol: {} for protocol in PROTOCOLS_3D}
     per_joint: dict[str, Any] = {"joint_names": list(INTERHAND42_NAMES)}
