@@ -222,3 +222,13 @@ def test_root_rule_applies_in_every_3d_protocol():
     result = evaluate_interhand(gt, match_predictions(gt, [a, b]))
     for block in ("official", "wrist_aligned_mean", "middle_mcp_scaled", "pa_mpjpe"):
         assert result[block]["mpjpe_all"] == pytest.approx(0.0, abs=1e-4), block
+
+
+def test_2d_protocol_reports_sh_ih_all():
+    gt = _gt(["right", "interacting"])
+    lines = [_perfect(gt, 0, hands=("right",)), _perfect(gt, 1)]
+    result = evaluate_2d(gt, match_predictions(gt, lines))
+    assert set(result["epe_2d"]) == {"epe_sh", "epe_ih", "epe_all"}
+    assert set(result["handedness"]) == {"accuracy_sh", "accuracy_ih", "accuracy_all"}
+    assert result["epe_2d"]["epe_all"] == pytest.approx(0.0, abs=1e-4)
+    assert result["handedness"]["accuracy_all"] == 1.0

@@ -111,13 +111,16 @@ def counts_block(
     }
 
 
-def handedness_block(gt: GroundTruthTable, matched: MatchedPredictions) -> dict[str, Any]:
+def handedness_block(
+    gt: GroundTruthTable, matched: MatchedPredictions, subsets: tuple[str, ...] = tuple(SUBSETS)
+) -> dict[str, Any]:
     """Handedness accuracy per subset over the predicted images."""
     correct = metrics.handedness_correct(matched.hands_predicted, gt.hand_type)
-    out: dict[str, Any] = {}
-    for key, mask in subset_masks(gt, matched.predicted).items():
-        out[f"accuracy_{key}"] = float(correct[mask].mean()) if mask.any() else None
-    return out
+    masks = subset_masks(gt, matched.predicted)
+    return {
+        f"accuracy_{key}": float(correct[masks[key]].mean()) if masks[key].any() else None
+        for key in subsets
+    }
 
 
 def _hands_with_joints(matched: MatchedPredictions, joints: np.ndarray) -> bool:
@@ -130,9 +133,10 @@ def _hands_with_joints(matched: MatchedPredictions, joints: np.ndarray) -> bool:
 
 
 def epe_2d_block(
-    gt: GroundTruthTable, matched: MatchedPredictions
+    gt: GroundTruthTable, matched: MatchedPredictions, subsets: tuple[str, ...] = tuple(SUBSETS)
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """2D EPE (pixels): plain mean over valid joints, per subset; and per-joint means."""
+    """2D EPE (pixels): plain mean over valid joints per subset (keys of :data:`SUBSETS`),
+    and the per-joint means over all predicted images."""
     valid = gt.joint_valid.astype(bool) & matched.predicted[:, None]
     errors = np.empty(valid.shape)
     for rows in _blocks(len(gt)):
@@ -144,8 +148,9 @@ def epe_2d_block(
         )
         errors[rows] = metrics.epe_2d(pred, gt.joints_img[rows])
     block: dict[str, Any] = {}
-    for key, mask in subset_masks(gt, matched.predicted).items():
-        block[f"epe_{key}"] = metrics.mean_over_valid(errors[mask], valid[mask])
+    masks = subset_masks(gt, matched.predicted)
+    for key in subsets:
+        block[f"epe_{key}"] = metrics.mean_over_valid(errors[masks[key]], valid[masks[key]])
     return block, metrics.per_joint_mean(errors, valid)
 
 
@@ -223,13 +228,18 @@ def evaluate_interhand(gt: GroundTruthTable, matched: MatchedPredictions) -> dic
 
 
 def evaluate_2d(gt: GroundTruthTable, matched: MatchedPredictions) -> dict[str, Any]:
-    """2D protocols (Tzionas): EPE in pixels per subset, per joint, handedness, counts."""
+    """2D protocols (Tzionas): EPE in pixels per subset, per joint, handedness, counts.
+
+    Inter is left out: it counts 3D joints after the wrist rule, and 2D datasets such
+    as Tzionas annotate no wrist.
+    """
     valid = gt.joint_valid.astype(bool) & matched.predicted[:, None]
-    block, joint_means = epe_2d_block(gt, matched)
+    subsets = ("sh", "ih", "all")
+    block, joint_means = epe_2d_block(gt, matched, subsets)
     hand_has_gt = np.stack([valid[:, HAND_SLICES[h]].any(axis=1) for h in HANDS], axis=1)
     return {
         "epe_2d": block,
-        "handedness": handedness_block(gt, matched),
+        "handedness": handedness_block(gt, matched, subsets),
         "per_joint": {"joint_names": list(INTERHAND42_NAMES), "epe_2d_all": _list(joint_means)},
         "counts": counts_block(gt, matched, hand_has_gt),
     }
