@@ -52,7 +52,7 @@ def eval_command(
         gt = load_ground_truth(dataset.value, root, split, branch.value)
         metrics = {
             "source": source_block(dataset.value, root, split, branch.value, predictions),
-            **evaluate_predictions(gt, predictions, dataset.value),
+            **evaluate_predictions(gt, predictions, dataset.value, progress=True),
         }
     except (PredictionsError, MatchError, FileNotFoundError, ValueError) as err:
         raise fail(str(err)) from None

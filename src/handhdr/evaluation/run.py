@@ -39,7 +39,10 @@ def load_ground_truth(
 
 
 def evaluate_predictions(
-    gt: GroundTruthTable, predictions: str | os.PathLike[str], dataset: DatasetName
+    gt: GroundTruthTable,
+    predictions: str | os.PathLike[str],
+    dataset: DatasetName,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Every protocol of ``dataset`` for a predictions file; the metrics.json content.
 
@@ -47,10 +50,17 @@ def evaluate_predictions(
     protocols; 2D EPE is added when every hand also has ``joints_2d``); Tzionas needs
     ``joints_2d``. Raises :class:`~handhdr.evaluation.predictions.PredictionsError`
     for a bad file and :class:`~handhdr.evaluation.matching.MatchError` when no line
-    names a ground-truth image.
+    names a ground-truth image. ``progress`` shows a bar while the file is read.
     """
+    from tqdm import tqdm
+
     require = ("joints_3d",) if dataset == "interhand" else ("joints_2d",)
-    lines = iter_predictions(predictions, require=require)
+    lines = tqdm(
+        iter_predictions(predictions, require=require),
+        desc="reading predictions",
+        unit=" lines",
+        disable=not progress,
+    )
     matched = match_predictions(gt, lines, source=str(predictions))
     if dataset == "interhand":
         return evaluate_interhand(gt, matched)
