@@ -46,12 +46,13 @@ def test_views_put_the_camera_where_they_say():
     for _ in range(200):
         studio = body_to_camera(rng, "studio")
         # the camera sits along -z_cam from the scene: in body axes that is -row 2
-        assert -studio[2] @ [0.0, 0.0, -1.0] < 0.5 + 1e-9  # never from behind the body
+        # body frame: x right, y up, z towards the person
+        assert -studio[2] @ [0.0, 0.0, 1.0] < 0.5 + 1e-9  # never from behind the body
         ego = body_to_camera(rng, "ego")
         assert -ego[2] @ [0.0, 1.0, 0.0] > 0.4  # above the hands
-        assert (ego @ [0.0, 0.0, 1.0])[1] < 0  # forward (away from the body) is image up
+        assert (ego @ [0.0, 0.0, -1.0])[1] < 0  # forward (away from the body) is image up
         third = body_to_camera(rng, "third")
-        assert -third[2] @ [0.0, 0.0, 1.0] > 0.6  # in front of the person
+        assert -third[2] @ [0.0, 0.0, -1.0] > 0.6  # in front of the person
 
 
 @pytest.mark.parametrize("view", sorted(VIEW_SPECS))

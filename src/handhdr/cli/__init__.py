@@ -11,7 +11,7 @@ import importlib
 from handhdr.cli.app import app
 
 # one module per command (or group of closely related commands)
-_COMMAND_MODULES: tuple[str, ...] = ("info", "evaluate", "mano", "train", "eval_seg")
+_COMMAND_MODULES: tuple[str, ...] = ("info", "evaluate", "mano", "train", "eval_seg", "synth")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"handhdr.cli.{_name}")

@@ -14,8 +14,8 @@ and how large the hands look (:data:`VIEW_SPECS`):
 * ``ego``: a head-mounted wide-angle camera looking down at the hands, 0.25-0.6 m;
 * ``third``: a camera in front of the person (webcam, phone), 0.8-2.5 m, small hands.
 
-The *body frame* used by the scenes: x = the person's right, y = up, z = forward
-(away from the chest); metres.
+The *body frame* used by the scenes (right-handed): x = the person's right, y = up,
+z = towards the person (the hands are in front, at -z); metres.
 """
 
 from __future__ import annotations
@@ -139,12 +139,12 @@ def body_to_camera(rng: np.random.Generator, view: str) -> np.ndarray:
         while True:  # anywhere around the hands, but not from behind the body
             direction = rng.normal(size=3)
             direction /= np.linalg.norm(direction)
-            if direction[2] > -0.5:
+            if direction[2] < 0.5:
                 break
-    elif view == "ego":  # the head: above and behind the hands
-        direction = np.array([rng.normal(0.0, 0.12), rng.uniform(0.6, 1.0), -rng.uniform(0.3, 0.8)])
+    elif view == "ego":  # the head: above the hands, on the person's side
+        direction = np.array([rng.normal(0.0, 0.12), rng.uniform(0.6, 1.0), rng.uniform(0.3, 0.8)])
     elif view == "third":  # in front of the person, about chest height
-        direction = np.array([rng.normal(0.0, 0.35), rng.uniform(-0.05, 0.4), 1.0])
+        direction = np.array([rng.normal(0.0, 0.35), rng.uniform(-0.05, 0.4), -1.0])
     else:
         raise ValueError(f"unknown view {view!r}; expected one of {sorted(VIEW_SPECS)}")
     direction /= np.linalg.norm(direction)

@@ -46,13 +46,23 @@ class Capsules:
 
 
 def segment_distances(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``(N, C)`` distances of ``points (N, 3)`` to the segments ``start``-``end`` ``(C, 3)``."""
+    """``(N, C)`` distances of ``points (N, 3)`` to the segments ``start``-``end`` ``(C, 3)``.
+
+    Written with matrix products only (no ``(N, C, 3)`` temporaries): this is the
+    inner loop of scene generation.
+    """
+    points = np.asarray(points, np.float64)
     seg = end - start
-    length2 = np.maximum((seg * seg).sum(axis=1), 1e-12)
-    rel = points[:, None, :] - start[None, :, :]
-    t = np.clip((rel * seg[None]).sum(axis=2) / length2[None], 0.0, 1.0)
-    closest = rel - t[..., None] * seg[None]
-    return np.sqrt((closest * closest).sum(axis=2))
+    length2 = np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12)
+    p_seg = points @ seg.T - np.einsum("ij,ij->i", start, seg)  # rel . seg
+    t = np.clip(p_seg / length2, 0.0, 1.0)
+    rel2 = (
+        np.einsum("ij,ij->i", points, points)[:, None]
+        - 2.0 * points @ start.T
+        + np.einsum("ij,ij->i", start, start)
+    )  # |p - start|^2
+    dist2 = rel2 - 2.0 * t * p_seg + t * t * length2
+    return np.sqrt(np.maximum(dist2, 0.0))
 
 
 def hand_capsules(joints: np.ndarray, vertices: np.ndarray, shrink: float = SHRINK) -> Capsules:
@@ -101,27 +111,56 @@ def separate(
     direction: np.ndarray,
     gap_m: float = 0.0,
     max_push_m: float = 0.08,
-    max_steps: int = 12,
+    tolerance_m: float = 0.001,
 ) -> np.ndarray | None:
-    """Shift of hand B along ``direction`` that removes the interpenetration.
+    """Smallest shift of hand B along ``direction`` that removes the interpenetration.
 
     With ``gap_m > 0`` the hands are pushed until the skins are at least that far
-    apart. Returns ``None`` when more than ``max_push_m`` would be needed (the
-    caller then rejects the scene).
+    apart. A few steps of "push by the current depth" settle shallow contacts; deep
+    overlaps are bracketed and bisected to ``tolerance_m``. Returns ``None`` when more
+    than ``max_push_m`` would be needed (the caller then rejects the scene).
     """
     direction = np.asarray(direction, np.float64)
     direction = direction / max(np.linalg.norm(direction), 1e-12)
-    push = 0.0
-    for _ in range(max_steps):
+
+    def need(push: float) -> float:
         shift = push * direction
         moved_v, moved_c = verts_b + shift, caps_b.translated(shift)
         if gap_m > 0:
-            need = gap_m - min(clearance(verts_a, moved_c), clearance(moved_v, caps_a))
-        else:
-            need = mutual_penetration(verts_a, caps_a, moved_v, moved_c)
-        if need <= 1e-5:
-            return shift
-        push += need + 0.0005
+            return gap_m - min(clearance(verts_a, moved_c), clearance(moved_v, caps_a))
+        return mutual_penetration(verts_a, caps_a, moved_v, moved_c)
+
+    push, deficit = 0.0, need(0.0)
+    if gap_m > 0 and deficit > 1e-5:  # a gap is far from the start: bisect at once
+        low, high = 0.0, max_push_m
+        if need(high) > 1e-5:
+            return None
+        while high - low > tolerance_m:
+            middle = 0.5 * (low + high)
+            if need(middle) > 1e-5:
+                low = middle
+            else:
+                high = middle
+        return high * direction
+    for _ in range(4):
+        if deficit <= 1e-5:
+            return push * direction
+        push += deficit + tolerance_m
         if push > max_push_m:
             return None
-    return None
+        deficit = need(push)
+    if deficit <= 1e-5:
+        return push * direction
+    low, high = push, push
+    while deficit > 1e-5:  # bracket: double the push until the hands are apart
+        low, high = high, min(2.0 * high, max_push_m)
+        deficit = need(high)
+        if deficit > 1e-5 and high >= max_push_m:
+            return None
+    while high - low > tolerance_m:
+        middle = 0.5 * (low + high)
+        if need(middle) > 1e-5:
+            low = middle
+        else:
+            high = middle
+    return high * direction
