@@ -30,8 +30,10 @@ def _assert_equal_outside_hands_up_to_jpeg(gt, image, hands):
     for by, bx in zip(*np.nonzero(blocks), strict=True):
         window = np.s_[16 * by : 16 * by + 16, 16 * bx : 16 * bx + 16]
         np.testing.assert_array_equal(encoded[window], image[window])
-    diff = np.abs(gt.astype(int) - image.astype(int))[~hands]
-    assert diff.mean() < 4.0
+    # elsewhere outside the hands the difference is JPEG's own error
+    diff = np.abs(gt.astype(int) - image.astype(int))[~hands].mean()
+    jpeg_error = np.abs(gt.astype(int) - encoded.astype(int))[~hands].mean()
+    assert diff <= 1.2 * jpeg_error + 0.5
 
 
 def _samples(root):
