@@ -11,7 +11,15 @@ import importlib
 from handhdr.cli.app import app
 
 # one module per command (or group of closely related commands)
-_COMMAND_MODULES: tuple[str, ...] = ("info", "evaluate", "mano", "train", "eval_seg", "synth")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "info",
+    "evaluate",
+    "mano",
+    "train",
+    "eval_seg",
+    "synth",
+    "eval_hdr",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"handhdr.cli.{_name}")
