@@ -32,15 +32,14 @@ from handhdr.joints import conversion_index
 def batch_rodrigues(rotvec: torch.Tensor) -> torch.Tensor:
     """Axis-angle vectors ``(..., 3)`` -> rotation matrices ``(..., 3, 3)``.
 
-    Written as ``I + sin(t)/t K + (1 - cos t)/t^2 K^2`` with ``K = [r]x``, which stays
-    smooth (and has the right gradient) at the zero rotation.
+    Written as ``I + sin(t)/t K + (1 - cos t)/t^2 K^2`` with ``K = [r]x`` and ``t`` held
+    at 1e-6 or more, which stays accurate (and has the right gradient) at the zero rotation.
     """
     angle2 = (rotvec * rotvec).sum(-1, keepdim=True)
-    angle = torch.sqrt(angle2.clamp_min(1e-12))
-    small = angle2 < 1e-8
-    sin_over = torch.where(small, 1.0 - angle2 / 6.0, torch.sin(angle) / angle)
+    angle = torch.sqrt(angle2.clamp_min(1e-12))  # no gradient through the clamp at 0
+    sin_over = torch.sin(angle) / angle
     half = torch.sin(0.5 * angle) / angle
-    cos_term = torch.where(small, 0.5 - angle2 / 24.0, 2.0 * half * half)
+    cos_term = 2.0 * half * half  # (1 - cos t) / t^2 without cancellation
     x, y, z = rotvec.unbind(-1)
     zero = torch.zeros_like(x)
     skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1)
@@ -80,28 +79,46 @@ class HandLayer(nn.Module):
         self.name = data.name
         self.side = data.side
         self.num_betas = int(data.shapedirs.shape[2])
-        self.num_vertices = int(data.v_template.shape[0])
+        self.num_vertices = num = int(data.v_template.shape[0])
         self.flat_hand_mean = flat_hand_mean
 
         def buffer(name: str, array: np.ndarray, dtype: torch.dtype = torch.float32) -> None:
             self.register_buffer(name, torch.as_tensor(np.ascontiguousarray(array), dtype=dtype))
 
+        # Vertex arrays are kept coordinate-major ((3, V) rather than (V, 3)): the skinning
+        # then runs on long contiguous rows, several times faster on a CPU.
         buffer("v_template", data.v_template)
+        buffer("v_template_t", data.v_template.T.reshape(1, 3 * num))
         buffer("faces", data.faces, torch.int64)
         buffer("j_regressor", data.j_regressor)
+        buffer("j_regressor_t", data.j_regressor.T)  # (V, 16)
         buffer("skinning_weights", data.skinning_weights)
-        buffer("shapedirs", data.shapedirs)
+        buffer("skinning_weights_t", data.skinning_weights.T)  # (16, V)
+        # (S, 3 V): betas (B, S) @ it gives coordinate-major offsets
+        buffer("shapedirs_t", data.shapedirs.transpose(2, 1, 0).reshape(self.num_betas, 3 * num))
         buffer("tip_vertex_ids", data.tip_vertex_ids, torch.int64)
         mean = np.zeros(NUM_POSE_PARAMS, dtype=np.float32)
         if not flat_hand_mean:
             mean[3:] = data.hands_mean
         buffer("pose_mean", mean)
         self.has_posedirs = bool(np.any(data.posedirs))
-        # (135, V * 3) so that pose features (B, 135) @ it gives offsets; empty when zero
-        posedirs = data.posedirs.reshape(-1, data.posedirs.shape[2]).T
-        buffer("posedirs", posedirs if self.has_posedirs else np.zeros((0, 0), np.float32))
-        self.levels = [level.tolist() for level in kinematic_levels(np.asarray(data.parents))]
-        self.parents = [int(p) for p in data.parents]
+        # (135, 3 V) so that pose features (B, 135) @ it gives offsets; empty when zero
+        posedirs = data.posedirs.transpose(2, 1, 0).reshape(-1, 3 * num)
+        buffer("posedirs_t", posedirs if self.has_posedirs else np.zeros((0, 0), np.float32))
+        parents = np.asarray(data.parents)
+        levels = kinematic_levels(parents)
+        if len(levels[0]) != 1:
+            raise ValueError(f"{data.name} {data.side} hand: the tree must have one root")
+        # per level below the root: its joints, their parents, and where each parent sits
+        # in the previous level's list
+        self.levels = []
+        for above, level in zip(levels[:-1], levels[1:], strict=True):
+            slot = {int(j): k for k, j in enumerate(above)}
+            self.levels.append(
+                (level.tolist(), parents[level].tolist(), [slot[int(p)] for p in parents[level]])
+            )
+        self.root = int(levels[0][0])
+        self.level_order = np.argsort(np.concatenate(levels)).tolist()  # level-major -> joints
         # MANO joints + fingertips (handhdr.joints "mano" order) -> InterHand2.6M order
         self.to_interhand = conversion_index("mano", "interhand").tolist()
 
@@ -117,22 +134,25 @@ class HandLayer(nn.Module):
         None (zeros); the batch size comes from the first one given."""
         given = [t for t in (pose, betas, transl) if t is not None]
         batch = given[0].shape[0] if given else 1
-        dtype, device = self.v_template.dtype, self.v_template.device
+        num = self.num_vertices
         if pose is None:
-            pose = torch.zeros(batch, NUM_POSE_PARAMS, dtype=dtype, device=device)
+            pose = torch.zeros(
+                batch, NUM_POSE_PARAMS, dtype=self.v_template.dtype, device=self.v_template.device
+            )
         if pose.shape != (batch, NUM_POSE_PARAMS):
             raise ValueError(f"pose must be ({batch}, {NUM_POSE_PARAMS}), got {tuple(pose.shape)}")
         dtype = pose.dtype
 
-        v_shaped = self.v_template.to(dtype).expand(batch, -1, -1)
+        v_shaped = self.v_template_t.to(dtype)  # (1 or B, 3 V), coordinate-major
         if betas is not None:
             if betas.ndim != 2 or betas.shape[0] != batch or betas.shape[1] > self.num_betas:
                 raise ValueError(
                     f"betas must be ({batch}, <= {self.num_betas}), got {tuple(betas.shape)}"
                 )
-            dirs = self.shapedirs[..., : betas.shape[1]].to(dtype)
-            v_shaped = v_shaped + torch.einsum("vcs,bs->bvc", dirs, betas)
-        rest_joints = torch.einsum("jv,bvc->bjc", self.j_regressor.to(dtype), v_shaped)
+            dirs = self.shapedirs_t[: betas.shape[1]].to(dtype)
+            v_shaped = v_shaped + betas @ dirs
+        v_shaped = v_shaped.expand(batch, -1).reshape(batch, 3, num)
+        rest_joints = (v_shaped @ self.j_regressor_t.to(dtype)).transpose(1, 2)  # (B, 16, 3)
 
         full_pose = (pose + self.pose_mean.to(dtype)).reshape(batch, NUM_BODY_JOINTS, 3)
         rotations = batch_rodrigues(full_pose)  # (B, 16, 3, 3)
@@ -140,47 +160,39 @@ class HandLayer(nn.Module):
         if self.has_posedirs:
             eye = torch.eye(3, dtype=dtype, device=pose.device)
             features = (rotations[:, 1:] - eye).reshape(batch, -1)
-            offsets = (features @ self.posedirs.to(dtype)).reshape(batch, -1, 3)
-            v_posed = v_shaped + offsets
+            v_posed = v_shaped + (features @ self.posedirs_t.to(dtype)).reshape(batch, 3, num)
 
         # forward kinematics, one tree level at a time
-        world_rot = [None] * NUM_BODY_JOINTS
-        world_pos = [None] * NUM_BODY_JOINTS
-        for level in self.levels:
-            idx = level
-            if self.parents[idx[0]] < 0:
-                for j in idx:
-                    world_rot[j] = rotations[:, j]
-                    world_pos[j] = rest_joints[:, j]
-                continue
-            par = [self.parents[j] for j in idx]
-            parent_rot = torch.stack([world_rot[p] for p in par], dim=1)
-            parent_pos = torch.stack([world_pos[p] for p in par], dim=1)
-            offset = rest_joints[:, idx] - rest_joints[:, par]
-            rot = parent_rot @ rotations[:, idx]
-            pos = parent_pos + (parent_rot @ offset[..., None])[..., 0]
-            for k, j in enumerate(idx):
-                world_rot[j] = rot[:, k]
-                world_pos[j] = pos[:, k]
-        rot = torch.stack(world_rot, dim=1)  # (B, 16, 3, 3)
-        pos = torch.stack(world_pos, dim=1)  # (B, 16, 3)
-        # skinning transform of each joint: x -> rot (x - rest_joint) + pos
-        shift = pos - (rot @ rest_joints[..., None])[..., 0]
-        blend = torch.cat([rot.reshape(batch, NUM_BODY_JOINTS, 9), shift], dim=-1)  # (B,16,12)
-        per_vertex = torch.einsum("vj,bjk->bvk", self.skinning_weights.to(dtype), blend)
-        vertices = (per_vertex[..., :9].reshape(batch, -1, 3, 3) @ v_posed[..., None])[..., 0]
-        vertices = vertices + per_vertex[..., 9:]
+        rot_level = rotations[:, [self.root]]
+        pos_level = rest_joints[:, [self.root]]
+        rots, poss = [rot_level], [pos_level]
+        for joints_k, parents_k, slots in self.levels:
+            parent_rot = rot_level[:, slots]
+            offset = rest_joints[:, joints_k] - rest_joints[:, parents_k]
+            pos_level = pos_level[:, slots] + (parent_rot @ offset[..., None])[..., 0]
+            rot_level = parent_rot @ rotations[:, joints_k]
+            rots.append(rot_level)
+            poss.append(pos_level)
+        rot = torch.cat(rots, dim=1)[:, self.level_order]  # (B, 16, 3, 3)
+        pos = torch.cat(poss, dim=1)[:, self.level_order]  # (B, 16, 3)
         if transl is not None:
             if transl.shape != (batch, 3):
                 raise ValueError(f"transl must be ({batch}, 3), got {tuple(transl.shape)}")
-            vertices = vertices + transl[:, None]
             pos = pos + transl[:, None]
+        # skinning transform of each joint: x -> rot x + shift (rest to posed, transl in)
+        shift = pos - (rot @ rest_joints[..., None])[..., 0]
+        affine = torch.cat([rot, shift[..., None]], dim=-1)  # (B, 16, 3, 4)
+        # blend per vertex, coordinate-major: (B, 12, 16) @ (16, V) -> (B, 3, 4, V)
+        blended = affine.reshape(batch, NUM_BODY_JOINTS, 12).transpose(1, 2)
+        blended = (blended @ self.skinning_weights_t.to(dtype)).reshape(batch, 3, 4, num)
+        x, y, z = v_posed[:, 0:1], v_posed[:, 1:2], v_posed[:, 2:3]  # (B, 1, V)
+        posed = blended[:, :, 0] * x + blended[:, :, 1] * y + blended[:, :, 2] * z
+        vertices = (posed + blended[:, :, 3]).transpose(1, 2)  # (B, V, 3)
         tips = vertices[:, self.tip_vertex_ids]
         joints = torch.cat([pos, tips], dim=1)[:, self.to_interhand]
-        transforms = torch.zeros(batch, NUM_BODY_JOINTS, 4, 4, dtype=dtype, device=pose.device)
-        transforms[..., :3, :3] = rot
-        transforms[..., :3, 3] = shift + (transl[:, None] if transl is not None else 0.0)
-        transforms[..., 3, 3] = 1.0
+        bottom = torch.zeros(batch, NUM_BODY_JOINTS, 1, 4, dtype=dtype, device=pose.device)
+        bottom[..., 3] = 1.0
+        transforms = torch.cat([affine, bottom], dim=2)
         return HandOutput(
             vertices=vertices, joints=joints, kinematic_joints=pos, transforms=transforms
         )

@@ -28,34 +28,83 @@ def sample_grid(
     return sdf(grid).reshape(tuple(counts)), lower
 
 
-def resolve_ambiguous_faces(values: np.ndarray, max_rounds: int = 20) -> np.ndarray:
-    """Flip grid samples so that no grid face has a checkerboard of signs.
+_CORNERS = np.array([(i, j, k) for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+_CUBE_EDGES = [
+    (a, b)
+    for a in range(8)
+    for b in range(a + 1, 8)
+    if np.abs(_CORNERS[a] - _CORNERS[b]).sum() == 1
+]
+_CUBE_FACES = [
+    [c for c in range(8) if _CORNERS[c][axis] == side] for axis in range(3) for side in (0, 1)
+]
 
-    A face whose diagonal corners share a sign but differ from the other diagonal is a
-    saddle below the grid resolution; surface nets would glue four quads to one edge
-    there. Flipping the corner closest to zero (moving it just across the surface)
-    decides the saddle and keeps the mesh manifold.
+
+def _connected(corners: list[int]) -> bool:
+    if len(corners) <= 1:
+        return True
+    seen, todo = {corners[0]}, [corners[0]]
+    while todo:
+        c = todo.pop()
+        for a, b in _CUBE_EDGES:
+            for x, y in ((a, b), (b, a)):
+                if x == c and y in corners and y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+    return len(seen) == len(corners)
+
+
+def _simple_configurations() -> np.ndarray:
+    """For each of the 256 inside/outside patterns of a grid cell: does the surface cross
+    it as a single disc (inside corners connected along cube edges, outside corners too,
+    and no face with a checkerboard)?"""
+    simple = np.zeros(256, dtype=bool)
+    for mask in range(256):
+        inside = [c for c in range(8) if mask >> c & 1]
+        outside = [c for c in range(8) if not mask >> c & 1]
+        checker = False
+        for face in _CUBE_FACES:
+            face_in = [c in inside for c in face]
+            # face corners in order (00, 01, 10, 11): diagonals are (0, 3) and (1, 2)
+            if face_in[0] == face_in[3] and face_in[1] == face_in[2] and face_in[0] != face_in[1]:
+                checker = True
+        simple[mask] = _connected(inside) and _connected(outside) and not checker
+    return simple
+
+
+_SIMPLE = _simple_configurations()
+
+
+def resolve_ambiguous_cells(values: np.ndarray) -> np.ndarray:
+    """Move grid samples just inside the surface until the surface crosses every grid cell
+    as a single disc.
+
+    Where two pieces of surface pass through one cell (a saddle or a thin gap below the
+    grid resolution) surface nets would pinch them into one vertex or glue four quads to
+    one edge. Moving the cell's outside corner closest to zero just inside decides such
+    places as "connected" and keeps the mesh manifold. Samples only ever move inside, so
+    this always ends.
     """
     values = values.copy()
-    for _ in range(max_rounds):
-        found = False
-        for axis in range(3):
-            a1, a2 = (axis + 1) % 3, (axis + 2) % 3
-            v = np.moveaxis(values, (axis, a1, a2), (0, 1, 2))  # a view into values
-            inside = v < 0
-            c00, c10 = inside[:, :-1, :-1], inside[:, 1:, :-1]
-            c01, c11 = inside[:, :-1, 1:], inside[:, 1:, 1:]
-            ambiguous = (c00 == c11) & (c01 == c10) & (c00 != c01)
-            if not ambiguous.any():
-                continue
-            found = True
-            for i, j, k in np.argwhere(ambiguous):
-                corners = [(i, j, k), (i, j + 1, k), (i, j, k + 1), (i, j + 1, k + 1)]
-                weakest = min(corners, key=lambda c: abs(v[c]))
-                v[weakest] = 1e-12 if v[weakest] < 0 else -1e-12
-        if not found:
+    while True:
+        inside = values < 0
+        mask = np.zeros(tuple(np.array(values.shape) - 1), dtype=np.int64)
+        for bit, (i, j, k) in enumerate(_CORNERS):
+            sub = inside[
+                i : values.shape[0] - 1 + i,
+                j : values.shape[1] - 1 + j,
+                k : values.shape[2] - 1 + k,
+            ]
+            mask |= sub.astype(np.int64) << bit
+        bad = np.argwhere(~_SIMPLE[mask])
+        if len(bad) == 0:
             return values
-    raise ValueError("resolve_ambiguous_faces: saddles remain; use a finer grid")
+        for cell in bad:
+            corners = [tuple(cell + c) for c in _CORNERS]
+            now = sum(1 << bit for bit, c in enumerate(corners) if values[c] < 0)
+            if not _SIMPLE[now]:  # an earlier move this round may have fixed it
+                outside = [c for c in corners if values[c] >= 0]
+                values[min(outside, key=lambda c: values[c])] = -1e-12
 
 
 def surface_nets(
@@ -70,7 +119,7 @@ def surface_nets(
         raise ValueError("surface_nets: the grid border must lie outside the surface")
     if (values[:, :, [0, -1]] < 0).any():
         raise ValueError("surface_nets: the grid border must lie outside the surface")
-    values = resolve_ambiguous_faces(values)
+    values = resolve_ambiguous_cells(values)
     inside = values < 0
     cells = np.array(values.shape) - 1
     cell_sum = np.zeros((int(np.prod(cells)), 3))
