@@ -80,7 +80,9 @@ def test_masks_image_and_ground_truth_follow_the_paste_equation():
     np.testing.assert_array_equal(out.image[~cover], target.image[~cover])
     np.testing.assert_array_equal(out.hdr_gt["right"], target.image)
     np.testing.assert_array_equal(out.hdr_gt["left"][cover], out.image[cover])
-    np.testing.assert_array_equal(out.hdr_gt["left"][~cover], target.background[~cover])
+    removed = ra & ~cover
+    np.testing.assert_array_equal(out.hdr_gt["left"][removed], target.background[removed])
+    np.testing.assert_array_equal(out.hdr_gt["left"][~ra], out.image[~ra])
     assert out.occlusion["right"] == pytest.approx(occlusion_of(ra, cover))
     assert 0 < out.occlusion["right"] < 1 and out.occlusion["left"] == 0.0
 

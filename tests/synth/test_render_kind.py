@@ -3,14 +3,11 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import annotation_file
 from handhdr.evaluation.predictions import HandPrediction, ImagePrediction, write_predictions
 from handhdr.evaluation.run import evaluate_predictions, load_ground_truth
-from handhdr.hand.layer import HandLayer
-from handhdr.hand.loader import load_hand_model
 from handhdr.joints import HAND_SLICES, ROOT_INDEX
 from handhdr.synth.render_kind import choose_hand_type, in_window
 from handhdr.synth.writers import JPEG_QUALITY
@@ -69,27 +66,8 @@ def test_validity_is_identical_in_data_and_joint_3d(test_split):
         assert ann["hand_type"] == frame["hand_type"]
 
 
-def test_hand_model_parameters_reproduce_the_joints(test_split):
-    dataset, samples = _samples(test_split)
-    layers = {side: HandLayer(load_hand_model("builtin", side)) for side in ("right", "left")}
-    mano = json.loads(annotation_file(test_split, "test", "MANO_NeuralAnnot").read_text())
-    joint_3d = json.loads(annotation_file(test_split, "test", "joint_3d").read_text())
-    checked = 0
-    for s in samples:
-        fits = mano[str(s.capture)][str(s.frame_idx)]
-        world = np.array(joint_3d[str(s.capture)][str(s.frame_idx)]["world_coord"])
-        for side in ("right", "left"):
-            if fits[side] is None:
-                assert not s.joint_valid[HAND_SLICES[side]].any()
-                continue
-            assert fits[side]["hand_model"] == "builtin"
-            params = {k: torch.tensor([fits[side][k]], dtype=torch.float64) for k in fits[side]
-                      if k != "hand_model"}  # fmt: skip
-            out = layers[side](params["pose"], params["shape"], params["trans"])
-            np.testing.assert_allclose(out.joints[0].numpy() * 1000, world[HAND_SLICES[side]],
-                                       atol=0.05)  # fmt: skip
-            checked += 1
-    assert checked >= 8
+def test_hand_model_parameters_reproduce_the_joints(test_split, mano_checked_hands):
+    assert mano_checked_hands(test_split) >= 8
 
 
 def test_valid_joints_lie_on_their_hand(test_split):

@@ -3,7 +3,8 @@
 The *target* image keeps its hand and background; the *distractor* hand is cut out
 by its amodal mask, colour-jittered, scaled, rotated and moved, and pasted on top:
 ``I = I_d * M_da + I_t * (1 - M_da)``. The target's amodal mask stays, its visible
-mask loses what the distractor covers; the distractor is fully visible.
+mask loses what the distractor covers; the distractor is visible wherever it was
+visible in its own image (a forearm stub may hide a little of a rendered hand).
 
 Geometry is kept exact where a 2D paste allows it. The paste warp is the homography
 of a rotation about the camera centre (in-plane rotation and translation; exact for
@@ -36,6 +37,7 @@ class HandImage:
     intrinsics: np.ndarray  # (3, 3)
     joints_cam: np.ndarray | None = None  # (21, 3) mm, InterHand order; None if unknown
     background: np.ndarray | None = None  # the same frame without the hand, when known
+    visible: np.ndarray | None = None  # (H, W) bool when something (a forearm) hides part
     mano: dict | None = None  # {"pose", "shape", "trans"} in this camera's frame
     meta: dict = field(default_factory=dict)
 
@@ -90,12 +92,15 @@ def flip_hand_image(item: HandImage) -> HandImage:
         side="left" if item.side == "right" else "right",
         intrinsics=k,
         joints_cam=joints,
-        background=None
-        if item.background is None
-        else np.ascontiguousarray(item.background[:, ::-1]),
+        background=_mirrored(item.background),
+        visible=_mirrored(item.visible),
         mano=None,
         meta={**item.meta, "flipped": True},
     )
+
+
+def _mirrored(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else np.ascontiguousarray(array[:, ::-1])
 
 
 def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -183,6 +188,12 @@ def occlusion_of(amodal: np.ndarray, cover: np.ndarray) -> float:
     return float(np.count_nonzero(amodal & cover)) / area if area else 0.0
 
 
+def hidden_share(amodal: np.ndarray, visible: np.ndarray) -> float:
+    """Occlusion ratio ``1 - |visible| / |amodal|`` (0 for an empty amodal mask)."""
+    area = int(np.count_nonzero(amodal))
+    return 1.0 - int(np.count_nonzero(visible)) / area if area else 0.0
+
+
 def compose(target: HandImage, distractor: HandImage, params: PasteParams) -> Composite:
     """Paste ``distractor`` (the other side) on ``target`` with ``params``."""
     if target.side == distractor.side:
@@ -195,13 +206,20 @@ def compose(target: HandImage, distractor: HandImage, params: PasteParams) -> Co
     masks = np.zeros((len(MASK_NAMES), height, width), bool)
     t, d = (0, 2) if target.side == "right" else (2, 0)
     masks[t] = target.amodal
-    masks[t + 1] = target.amodal & ~cover
+    masks[t + 1] = (target.amodal if target.visible is None else target.visible) & ~cover
     masks[d] = cover
     masks[d + 1] = cover
+    if distractor.visible is not None:  # what hid part of the distractor was pasted too
+        seen = cv2.warpPerspective(
+            distractor.visible.astype(np.uint8), warp, (width, height), flags=cv2.INTER_NEAREST
+        )
+        masks[d + 1] &= seen.astype(bool)
 
     hdr_gt = {target.side: target.image.copy()}
     if target.background is not None and cover.any():
-        hdr_gt[distractor.side] = np.where(cover[..., None], pasted, target.background)
+        # the frame with only the distractor: the target's hand replaced by its plate
+        removed = (target.amodal & ~cover)[..., None]
+        hdr_gt[distractor.side] = np.where(removed, target.background, image)
 
     joints: dict[str, np.ndarray | None] = {target.side: target.joints_cam, distractor.side: None}
     reprojection = 0.0
@@ -223,7 +241,10 @@ def compose(target: HandImage, distractor: HandImage, params: PasteParams) -> Co
         hdr_gt=hdr_gt,
         joints_cam=joints,
         mano={target.side: target.mano, distractor.side: None},
-        occlusion={target.side: occlusion_of(target.amodal, cover), distractor.side: 0.0},
+        occlusion={
+            target.side: hidden_share(masks[t], masks[t + 1]),
+            distractor.side: hidden_share(masks[d], masks[d + 1]),
+        },
         reprojection_px=reprojection,
         motion=(rotation, translation),
     )

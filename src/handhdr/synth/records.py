@@ -46,10 +46,15 @@ class SynthSample:
 
 
 def joint_validity(
-    joints_cam: np.ndarray, present: dict[str, bool], camera: Camera, width: int, height: int
+    joints_cam: np.ndarray,
+    present: dict[str, bool | np.ndarray],
+    camera: Camera,
+    width: int,
+    height: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(42,) validity -- the hand is in the scene, the joint is in front of the camera
-    and projects inside the image, InterHand2.6M's rule -- and the (42, 2) projections."""
+    """(42,) validity -- the hand is in the scene (per hand, or per joint for sources
+    with their own validity), the joint is in front of the camera and projects inside
+    the image, InterHand2.6M's rule -- and the (42, 2) projections."""
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = project(joints_cam, camera.focal, camera.princpt)
     inside = (
@@ -61,7 +66,7 @@ def joint_validity(
     )
     valid = np.zeros(42, bool)
     for hand, sl in HAND_SLICES.items():
-        valid[sl] = present.get(hand, False)
+        valid[sl] = np.asarray(present.get(hand, False), bool)
     return valid & inside, uv
 
 
@@ -74,7 +79,7 @@ def build_record(
     width: int,
     height: int,
     joints_cam: np.ndarray,
-    present: dict[str, bool],
+    present: dict[str, bool | np.ndarray],
     hand_type: str,
     mano_world: dict[str, dict[str, Any] | None],
     synth: dict[str, Any],
@@ -89,7 +94,7 @@ def build_record(
     valid, uv = joint_validity(joints_cam, present, camera, width, height)
     world = camera_to_world(joints_cam, camera.rotation, camera.campos)
     for hand, sl in HAND_SLICES.items():
-        if not present.get(hand, False):
+        if not np.any(present.get(hand, False)):
             world[sl] = 0.0  # an absent hand: zeros, never valid
     file_name = image_file_name(capture, seq_name, camera.name, index)
     type_valid = hand_type_valid_rule(hand_type, valid)
