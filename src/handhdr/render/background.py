@@ -44,10 +44,8 @@ def random_view(rng: np.random.Generator, base: np.ndarray, width: int, height: 
     if rng.random() < 0.5:
         view = view[:, ::-1]
     gain = rng.uniform(0.6, 1.25) * rng.uniform(0.88, 1.12, size=3)
-    lut = np.clip(np.arange(256)[:, None] * gain[None, :], 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(
-        np.stack([lut[view[..., c], c] for c in range(3)], axis=-1), dtype=np.uint8
-    )
+    lut = np.clip(np.arange(256)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(np.ascontiguousarray(view), lut.reshape(256, 1, 3))
 
 
 def _smooth_field(rng: np.random.Generator, size: int, cells: int, channels: int) -> np.ndarray:

@@ -7,6 +7,8 @@ towards the elbow. It is closed at both ends, so its back faces can be culled.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,69 +52,10 @@ class ForearmMesh:
     sleeve: np.ndarray  # (V,) bool: vertex lies on the sleeve
 
 
-def _rotate(v: np.ndarray, axis: np.ndarray, deg: float) -> np.ndarray:
-    a = np.radians(deg)
-    return v * np.cos(a) + np.cross(axis, v) * np.sin(a) + axis * (axis @ v) * (1 - np.cos(a))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-9)
-
-
-def forearm_mesh(
-    vertices: np.ndarray, joints: np.ndarray, side: str, style: ForearmStyle
-) -> ForearmMesh:
-    """The forearm of a posed hand: ``vertices`` ``(V, 3)`` and ``joints`` ``(21, 3)`` in
-    the camera frame (mm, InterHand2.6M per-hand joint order: wrist 20, index MCP 7,
-    middle MCP 11, pinky MCP 19).
-
-    The hand mesh ends somewhat beyond the wrist joint (MANO: an open wrist; the
-    built-in model: a short capped stub). The forearm starts inside that end, a little
-    thinner than the hand's cross-section there, so that it continues the hand's skin.
-    """
-    wrist, middle = joints[20], joints[11]
-    arm = _unit(wrist - middle)  # from the knuckles through the wrist, along the arm
-    lateral = joints[7] - joints[19]  # pinky -> index knuckle: towards the thumb side
-    lateral = _unit(lateral - (lateral @ arm) * arm)
-    palm = np.cross(arm, lateral) if side == "right" else np.cross(lateral, arm)
-    rel = vertices - wrist
-    along = rel @ arm
-    end = float(along.max())  # where the hand mesh ends along the arm
-    start = end - min(15.0, max(0.5 * end, 2.0))
-    slab = np.abs(along - start) < 4.0
-    if slab.sum() < 8:
-        slab = np.argsort(np.abs(along - start))[:32]
-    lat, dep = rel[slab] @ lateral, rel[slab] @ palm
-    half_width = max(0.5 * float(np.ptp(lat)), 5.0)
-    half_depth = max(0.5 * float(np.ptp(dep)), 4.0)
-    origin = wrist + start * arm + 0.5 * (lat.max() + lat.min()) * lateral
-    origin = origin + 0.5 * (dep.max() + dep.min()) * palm
-    axis = _rotate(arm, lateral, style.flex_deg)
-    axis = _rotate(axis, palm, style.deviation_deg)
-    side_a = _unit(lateral - (lateral @ axis) * axis)
-    side_b = np.cross(axis, side_a)
-    inside = end - start
-    total = inside + style.length_mm
-    dist = np.linspace(0.0, total, _RINGS)
-    extra = [inside]
-    if style.sleeve_from_mm is not None:
-        extra += [inside + style.sleeve_from_mm - 0.2, inside + style.sleeve_from_mm + 0.2]
-    dist = np.unique(np.clip(np.concatenate([dist, extra]), 0.0, total))
-    t = np.clip((dist - inside) / style.length_mm, 0.0, 1.0)
-    scale = 0.96 * (1.0 + (style.widening - 1.0) * np.sqrt(t))
-    phi = np.linspace(0.0, 2 * np.pi, _SEGMENTS, endpoint=False)
-    ca, sb = np.cos(phi), np.sin(phi)
-    local = np.stack(
-        [
-            np.repeat(dist, _SEGMENTS),
-            (ca[None, :] * half_width * scale[:, None]).reshape(-1),
-            (sb[None, :] * half_depth * scale[:, None]).reshape(-1),
-        ],
-        axis=1,
-    )
-    frame = np.stack([axis, side_a, side_b])  # local (along, a, b) -> camera
-    rings = len(dist)
-    verts = np.concatenate([origin + local @ frame, [origin], [origin + total * axis]])
+@functools.lru_cache(maxsize=8)
+def _tube_faces(rings: int) -> np.ndarray:
+    """Triangles of a tube of ``rings`` x ``_SEGMENTS`` vertices closed by two centre
+    vertices (indices ``rings * _SEGMENTS`` and the next)."""
     n = rings * _SEGMENTS
     j = np.arange(_SEGMENTS)
     jn = (j + 1) % _SEGMENTS
@@ -126,12 +69,100 @@ def forearm_mesh(
     faces.append(np.stack([np.full(_SEGMENTS, n), jn, j], 1))
     last = (rings - 1) * _SEGMENTS
     faces.append(np.stack([np.full(_SEGMENTS, n + 1), last + j, last + jn], 1))
-    faces = np.concatenate(faces).astype(np.int64)
-    # orient outwards: the first side face must point away from the axis
-    v0, v1, v2 = verts[faces[0]]
-    radial = v0 - origin - ((v0 - origin) @ axis) * axis
-    if np.cross(v1 - v0, v2 - v0) @ radial < 0:
-        faces = faces[:, ::-1].copy()
+    out = np.concatenate(faces).astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
+# Everything below uses elementwise IEEE arithmetic and Python's scalar math (no BLAS,
+# no vectorised transcendentals): forearms hide parts of hands, so their geometry
+# enters the visible masks, which must be identical on every machine.
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of ``(..., 3)`` arrays."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array(
+        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    )
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(math.sqrt(float(_dot(v, v))), 1e-9)
+
+
+def _rotate(v: np.ndarray, axis: np.ndarray, deg: float) -> np.ndarray:
+    """``v`` turned by ``deg`` about the unit ``axis`` (Rodrigues)."""
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return v * c + _cross(axis, v) * s + axis * (float(_dot(axis, v)) * (1.0 - c))
+
+
+@functools.lru_cache(maxsize=1)
+def _ring() -> tuple[np.ndarray, np.ndarray]:
+    phi = [2.0 * math.pi * k / _SEGMENTS for k in range(_SEGMENTS)]
+    return np.array([math.cos(p) for p in phi]), np.array([math.sin(p) for p in phi])
+
+
+def forearm_mesh(
+    vertices: np.ndarray, joints: np.ndarray, side: str, style: ForearmStyle
+) -> ForearmMesh:
+    """The forearm of a posed hand: ``vertices`` ``(V, 3)`` and ``joints`` ``(21, 3)`` in
+    the camera frame (mm, InterHand2.6M per-hand joint order: wrist 20, index MCP 7,
+    middle MCP 11, pinky MCP 19).
+
+    The hand mesh ends somewhat beyond the wrist joint (MANO: an open wrist; the
+    built-in model: a short capped stub). The forearm starts inside that end, a little
+    thinner than the hand's cross-section there, so that it continues the hand's skin.
+    """
+    vertices = np.asarray(vertices, dtype=np.float64)
+    joints = np.asarray(joints, dtype=np.float64)
+    wrist, middle = joints[20], joints[11]
+    arm = _unit(wrist - middle)  # from the knuckles through the wrist, along the arm
+    lateral = joints[7] - joints[19]  # pinky -> index knuckle: towards the thumb side
+    lateral = _unit(lateral - float(_dot(lateral, arm)) * arm)
+    palm = _cross(arm, lateral) if side == "right" else _cross(lateral, arm)
+    rel = vertices - wrist
+    along = _dot(rel, arm)
+    end = float(along.max())  # where the hand mesh ends along the arm
+    start = end - min(15.0, max(0.5 * end, 2.0))
+    slab = np.abs(along - start) < 4.0
+    if slab.sum() < 8:
+        slab = np.argsort(np.abs(along - start), kind="stable")[:32]
+    lat, dep = _dot(rel[slab], lateral), _dot(rel[slab], palm)
+    half_width = max(0.5 * float(np.ptp(lat)), 5.0)
+    half_depth = max(0.5 * float(np.ptp(dep)), 4.0)
+    origin = wrist + start * arm + 0.5 * float(lat.max() + lat.min()) * lateral
+    origin = origin + 0.5 * float(dep.max() + dep.min()) * palm
+    axis = _rotate(arm, lateral, style.flex_deg)
+    axis = _rotate(axis, palm, style.deviation_deg)
+    side_a = _unit(lateral - float(_dot(lateral, axis)) * axis)
+    side_b = _cross(axis, side_a)
+    inside = end - start
+    total = inside + style.length_mm
+    dist = np.linspace(0.0, total, _RINGS)
+    extra = [inside]
+    if style.sleeve_from_mm is not None:
+        extra += [inside + style.sleeve_from_mm - 0.2, inside + style.sleeve_from_mm + 0.2]
+    dist = np.unique(np.clip(np.concatenate([dist, extra]), 0.0, total))
+    t = np.clip((dist - inside) / style.length_mm, 0.0, 1.0)
+    scale = 0.96 * (1.0 + (style.widening - 1.0) * np.sqrt(t))
+    ca, sb = _ring()
+    rings = len(dist)
+    local = np.stack(
+        [
+            np.repeat(dist, _SEGMENTS),
+            (ca[None, :] * half_width * scale[:, None]).reshape(-1),
+            (sb[None, :] * half_depth * scale[:, None]).reshape(-1),
+        ],
+        axis=1,
+    )
+    tube = origin + local[:, :1] * axis + local[:, 1:2] * side_a + local[:, 2:3] * side_b
+    verts = np.concatenate([tube, [origin], [origin + total * axis]])
+    # faces wind counter-clockwise seen from outside for a right-handed (axis, a, b)
+    faces = _tube_faces(rings)
     rest = np.concatenate([local, [[0.0, 0.0, 0.0]], [[total, 0.0, 0.0]]]).astype(np.float32)
     sleeve = np.zeros(len(verts), dtype=bool)
     if style.sleeve_from_mm is not None:

@@ -8,22 +8,26 @@ import numpy as np
 
 
 def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted face normals ``(F, 3)`` (length = twice the face area)."""
-    v = np.asarray(vertices, dtype=np.float32)
-    v0, v1, v2 = v[faces[:, 0]], v[faces[:, 1]], v[faces[:, 2]]
-    return np.cross(v1 - v0, v2 - v0)
+    """Area-weighted face normals ``(3, F)`` (length = twice the face area), float32."""
+    v = np.asarray(vertices, dtype=np.float32).T  # (3, V)
+    f = np.asarray(faces)
+    p0, p1, p2 = v[:, f[:, 0]], v[:, f[:, 1]], v[:, f[:, 2]]
+    a, b = p1 - p0, p2 - p0
+    return np.stack(
+        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    )
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Unit vertex normals ``(V, 3)`` float32: area-weighted mean of the adjacent faces."""
     fn = face_normals(vertices, faces)
     num_v = len(vertices)
-    idx = np.asarray(faces).reshape(-1)
+    corners = np.asarray(faces).T.reshape(-1)  # corner-major: all first corners, ...
     out = np.empty((num_v, 3), dtype=np.float32)
     for axis in range(3):
-        out[:, axis] = np.bincount(idx, weights=np.repeat(fn[:, axis], 3), minlength=num_v)
-    norm = np.sqrt((out * out).sum(axis=1, keepdims=True))
-    return out / np.maximum(norm, 1e-12)
+        out[:, axis] = np.bincount(corners, weights=np.tile(fn[axis], 3), minlength=num_v)
+    norm = np.sqrt(out[:, 0] ** 2 + out[:, 1] ** 2 + out[:, 2] ** 2)
+    return out / np.maximum(norm, 1e-12)[:, None]
 
 
 @functools.lru_cache(maxsize=16)

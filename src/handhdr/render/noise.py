@@ -40,19 +40,3 @@ def value_noise(points: np.ndarray) -> np.ndarray:
             wxy = wx * wy
             out += wxy * ((1.0 - fz) * lat[row + iz] + fz * lat[row + jz])
     return out
-
-
-def fractal_noise(
-    points: np.ndarray,
-    scales: tuple[float, ...],
-    amplitudes: tuple[float, ...],
-    offset: np.ndarray,
-) -> np.ndarray:
-    """Sum of :func:`value_noise` octaves: octave ``k`` has a feature size of
-    ``scales[k]`` (in the units of ``points``) and weight ``amplitudes[k]``; ``offset``
-    ``(len(scales), 3)`` shifts each octave (a different pattern per hand)."""
-    p = np.asarray(points, dtype=np.float32)
-    out = np.zeros(len(p), dtype=np.float32)
-    for k, (scale, amp) in enumerate(zip(scales, amplitudes, strict=True)):
-        out += amp * value_noise(p / scale + offset[k])
-    return out

@@ -154,7 +154,7 @@ def rasterize(
     step = np.where(flat, 1.0, a * _ONE)
     pen_lo = np.where(left, 0.0, -_BIG)
     pen_hi = np.where(right, 0.0, _BIG)
-    slope = np.where(flat, 0.0, b / step)  # d(column bound) / d(row position), subpixels
+    slope = np.where(flat, 0.0, b / np.where(flat, 1.0, a))  # -d(column) / d(row)
     # one entry per (triangle, row)
     nrows = row1 - row0 + 1
     starts = np.cumsum(nrows) - nrows
@@ -164,14 +164,11 @@ def rasterize(
     # centre columns i with A * 256 i >= -(B y + C): an exact division (see module doc)
     rest = [-(b[k][span_tri] * ypos + c[k][span_tri]) for k in range(3)]
     bound = [rest[k] / step[k][span_tri] for k in range(3)]
-    # the row test of a horizontal edge fails when rest > 0
-    blocked = np.zeros(span_tri.size, dtype=bool)
-    for k in range(3):
-        blocked |= (rest[k] > 0) & flat[k][span_tri]
     s_lo = [pen_lo[k][span_tri] for k in range(3)]
     s_hi = [pen_hi[k][span_tri] for k in range(3)]
     s_slope = [slope[k][span_tri] for k in range(3)]
-    hi_cap = np.where(blocked, -1.0, width - 1.0)
+    s_flat = [flat[k][span_tri] for k in range(3)]
+    s_b = [b[k][span_tri] for k in range(3)]
     lo_all, hi_all = [], []
     for du, dv in SAMPLE_OFFSETS:
         # the same bounds for samples offset by (du, dv): exact for the centre,
@@ -180,6 +177,11 @@ def rasterize(
             shifted = bound
         else:
             shifted = [bound[k] - (du + s_slope[k] * dv) / _ONE for k in range(3)]
+        # the row test of a horizontal edge (A = 0) fails where B (y + dv) + C < 0
+        blocked = s_flat[0] & (rest[0] - s_b[0] * dv > 0)
+        for k in (1, 2):
+            blocked |= s_flat[k] & (rest[k] - s_b[k] * dv > 0)
+        hi_cap = np.where(blocked, -1.0, width - 1.0)
         lo = np.maximum(
             np.maximum(shifted[0] + s_lo[0], shifted[1] + s_lo[1]), shifted[2] + s_lo[2]
         )

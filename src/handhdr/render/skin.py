@@ -21,7 +21,7 @@ import numpy as np
 from handhdr.hand.model_data import HandModelData
 from handhdr.render.colour import lab_to_linear_rgb
 from handhdr.render.mesh import vertex_normals
-from handhdr.render.noise import fractal_noise
+from handhdr.render.noise import value_noise
 
 # MANO joints of each digit (base, middle, distal) and its fingertip slot in tip_vertex_ids
 _DIGITS: dict[str, tuple[tuple[int, int, int], int]] = {
@@ -71,17 +71,26 @@ def noise_patterns(rest_mm: np.ndarray, which: tuple[int, ...] | None = None) ->
 
     Patterns ``0 .. NUM_PATTERNS - 1`` are multi-scale (colour variation), the next
     ``NUM_PATTERNS`` are fine grain; pattern ``k`` is the same function of position
-    for every mesh.
+    for every mesh. All octaves of all patterns are evaluated in one batch.
     """
     which = tuple(range(2 * NUM_PATTERNS)) if which is None else which
-    fields = []
+    rest = np.asarray(rest_mm, dtype=np.float32)
+    points, weights = [], []
     for k in which:
         if k < NUM_PATTERNS:
-            field = fractal_noise(rest_mm, MOTTLE_SCALES_MM, (0.5, 0.35, 0.15), _PATTERN_OFFSETS[k])
-            fields.append(field / _PATTERN_STD)
+            octaves = zip(MOTTLE_SCALES_MM, (0.5, 0.35, 0.15), _PATTERN_OFFSETS[k], strict=True)
+            norm = _PATTERN_STD
         else:
-            grain = fractal_noise(rest_mm, (GRAIN_SCALE_MM,), (1.0,), _PATTERN_OFFSETS[k, :1])
-            fields.append(grain / _GRAIN_STD)
+            octaves = zip((GRAIN_SCALE_MM,), (1.0,), _PATTERN_OFFSETS[k, :1], strict=True)
+            norm = _GRAIN_STD
+        octaves = list(octaves)
+        points += [rest / scale + offset.astype(np.float32) for scale, _, offset in octaves]
+        weights.append([amp / norm for _, amp, _ in octaves])
+    values = value_noise(np.concatenate(points)).reshape(-1, len(rest))
+    fields, row = [], 0
+    for w in weights:
+        fields.append(np.tensordot(np.asarray(w, np.float32), values[row : row + len(w)], axes=1))
+        row += len(w)
     return np.stack(fields).astype(np.float32)
 
 
@@ -252,22 +261,36 @@ def sample_skin(rng: np.random.Generator) -> Skin:
 
 
 def vertex_albedo(skin: Skin, regions: SkinRegions) -> np.ndarray:
-    """Linear-RGB albedo per vertex ``(V, 3)`` float32 of a hand with ``skin``."""
-    lab = (
-        skin.dorsal_lab[None, :] * (1.0 - regions.palm[:, None])
-        + skin.palm_lab[None, :] * regions.palm[:, None]
-    )
-    # knuckles: darker and redder; creases: darker; pads: pinker; nails: their own colour
-    lab = lab + regions.knuckle[:, None] * skin.knuckle_tint * np.array([-14.0, 6.0, 1.0])
-    lab = lab + regions.pad[:, None] * np.array([0.0, 4.0, -1.0])
-    lab = lab * (1.0 - regions.nail[:, None]) + skin.nail_lab[None, :] * regions.nail[:, None]
-    rgb = lab_to_linear_rgb(lab).astype(np.float32)
-    rgb *= (1.0 - skin.crease_depth * regions.crease)[:, None]
+    """Linear-RGB albedo per vertex ``(V, 3)`` float32 of a hand with ``skin``.
+
+    The few colours of a skin (back, palm, nail, and the tints of knuckles and finger
+    pads) are converted from CIELAB once; vertices mix them by their regions.
+    """
+    dorsal, palm, nail, knuckle, pad = lab_to_linear_rgb(
+        np.stack(
+            [
+                skin.dorsal_lab,
+                skin.palm_lab,
+                skin.nail_lab,
+                skin.dorsal_lab + skin.knuckle_tint * np.array([-14.0, 6.0, 1.0]),
+                skin.palm_lab + np.array([0.0, 4.0, -1.0]),
+            ]
+        )
+    ).astype(np.float32)
+    knuckle_tint = knuckle / np.maximum(dorsal, 1e-4) - 1.0
+    pad_tint = pad / np.maximum(palm, 1e-4) - 1.0
+    p = regions.palm[:, None]
+    rgb = dorsal * (1.0 - p) + palm * p
+    rgb *= 1.0 + regions.knuckle[:, None] * knuckle_tint + regions.pad[:, None] * pad_tint
+    n = regions.nail[:, None]
+    rgb = rgb * (1.0 - n) + nail * n
     if regions.patterns is not None:
         mottle, red, grain = regions.patterns[list(skin.patterns)]
     else:  # a mesh without a precomputed bank (e.g. a forearm): colour variation only
         mottle, red = noise_patterns(regions.rest_mm, skin.patterns[:2])
-        grain = np.zeros_like(mottle)
-    rgb *= (1.0 + skin.mottle * 0.7 * mottle + skin.grain * 0.5 * grain)[:, None]
-    rgb *= 1.0 + skin.redness * 0.7 * red[:, None] * np.array([1.0, -0.6, -0.6], np.float32)
+        grain = 0.0
+    shade = 1.0 - skin.crease_depth * regions.crease + skin.mottle * 0.7 * mottle
+    shade += skin.grain * 0.5 * grain
+    rgb *= shade[:, None]
+    rgb *= 1.0 + (skin.redness * 0.7 * red)[:, None] * np.array([1.0, -0.6, -0.6], np.float32)
     return np.clip(rgb, 0.0, 1.0).astype(np.float32)
