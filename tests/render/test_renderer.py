@@ -16,7 +16,9 @@ from handhdr.render.mesh import uv_sphere
 from handhdr.render.renderer import HandGeometry, Renderer, Scene
 
 RENDERER = Renderer(ProceduralBackgrounds(bank_size=4, size=96))
-STRONG_EFFECTS = CameraEffects(noise_sigma=4.0, noise_offset=(7, 3), blur_sigma=1.0, jpeg_quality=40)
+STRONG_EFFECTS = CameraEffects(
+    noise_sigma=4.0, noise_offset=(7, 3), blur_sigma=1.0, jpeg_quality=40
+)
 
 
 def _render(scene: Scene, seed: int = 0, effects: CameraEffects | None = None):
