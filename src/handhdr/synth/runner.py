@@ -78,6 +78,16 @@ def shard_indices(num: int, shard: tuple[int, int]) -> range:
     return range(i, num, n)
 
 
+def _worker_context() -> Any:
+    """Fresh worker processes that own their renderer and torch state: forked from a
+    server that imported the heavy modules once (POSIX), else spawned."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["handhdr.synth.render_kind", "handhdr.synth.syn_kind"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def _results(todo: list[int], workers: int, config: SynthConfig, root: Path) -> Iterator:
     if workers <= 1:
         _init_worker(config.to_json(), str(root))
@@ -87,7 +97,7 @@ def _results(todo: list[int], workers: int, config: SynthConfig, root: Path) -> 
         finally:
             _WORKER.clear()
         return
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: own GL/torch state
+    context = _worker_context()
     with context.Pool(
         workers, initializer=_init_worker, initargs=(config.to_json(), str(root))
     ) as pool:
