@@ -40,6 +40,7 @@ from handhdr.hand.meshing import (
 )
 from handhdr.hand.model_data import NUM_BODY_JOINTS, HandModelData
 from handhdr.hand.pose import GESTURES, RELAXED, PoseSpace, joint_frames
+from handhdr.io import atomic_path
 
 GRID_SPACING = 0.004  # metres; about 3,800 vertices
 RELAX_ITERATIONS = 8
@@ -435,11 +436,9 @@ def save_builtin_asset(data: HandModelData, path: str | Path) -> None:
     }
     if np.any(data.posedirs):
         raise ValueError("the built-in asset format has no posedirs")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
 
 
 def read_builtin_asset(path: str | Path) -> HandModelData:

@@ -269,8 +269,10 @@ def sample_uniform_angles(
 ) -> np.ndarray:
     """``n`` poses, each angle uniform within its limits: ``(n, 15, 3)``.
 
-    Flexion within one finger is correlated (as in real hands, where the PIP and DIP
-    move together): the PIP and DIP flexions share a random fraction of their range.
+    Three couplings of real hands keep the poses plausible: the PIP and DIP flexions of a
+    finger share a random part of their range; a flexed knuckle (MCP) cannot spread
+    (its sideways range shrinks to a fifth at full flexion); and a thumb flexed across
+    the palm is lifted off it (CMC spread at least ``0.6 flex - 0.2``).
     """
     u = rng.random((n, NUM_FINGER_JOINTS, 3))
     for chain in DIGIT_JOINTS.values():
@@ -278,7 +280,15 @@ def sample_uniform_angles(
         mix = 0.8 * rng.random(n)
         for joint in chain[1:]:
             u[:, joint - 1, 2] = (1.0 - mix) * u[:, joint - 1, 2] + mix * shared
-    return limits[..., 0] + u * (limits[..., 1] - limits[..., 0])
+    angles = limits[..., 0] + u * (limits[..., 1] - limits[..., 0])
+    for digit, (mcp, _, _) in DIGIT_JOINTS.items():
+        if digit == "thumb":
+            lifted = np.maximum(angles[:, mcp - 1, 1], 0.6 * angles[:, mcp - 1, 2] - 0.2)
+            angles[:, mcp - 1, 1] = lifted
+        else:
+            bent = np.clip(angles[:, mcp - 1, 2] / limits[mcp - 1, 2, 1], 0.0, 1.0)
+            angles[:, mcp - 1, 1] *= 1.0 - 0.8 * bent
+    return clip_to_limits(angles, limits)
 
 
 def sample_gesture_angles(
