@@ -92,6 +92,24 @@ def train_hasm(
     run_stage("hasm", config, data, overrides, resume)
 
 
+@train_app.command("hdrm")
+def train_hdrm(
+    stage: Annotated[
+        int, typer.Option("--stage", help="1: ground-truth masks; 2: fine-tune on HASM masks.")
+    ] = 1,
+    config: ConfigOption = "lite",
+    data: DataOption = None,
+    resume: ResumeOption = False,
+    overrides: OverridesArgument = None,
+) -> None:
+    """Train HDRM, the hand de-occlusion and removal network (two stages)."""
+    from handhdr.hdrm.training import stage_overrides
+
+    if stage not in (1, 2):
+        raise fail(f"--stage must be 1 or 2, got {stage}")
+    run_stage("hdrm", config, data, stage_overrides(stage) + list(overrides or []), resume)
+
+
 @train_app.command("export")
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder (runs/STAGE-CONFIG).")],

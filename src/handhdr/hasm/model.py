@@ -155,11 +155,9 @@ class AllMLPDecoder(nn.Module):
     def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
         """Stage features (finest first) -> logits ``(B, num_heads, 2, H/4, W/4)``."""
         size = features[0].shape[-2:]
-        projected = []
-        for proj, feat in zip(self.projections, features, strict=True):
-            x = proj(feat)
-            if x.shape[-2:] != size:
-                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        projected = [self.projections[0](features[0])]
+        for proj, feat in zip(self.projections[1:], features[1:], strict=True):
+            x = F.interpolate(proj(feat), size=size, mode="bilinear", align_corners=False)
             projected.append(x)
         fused = torch.cat(projected[::-1], dim=1)  # coarsest stage first, as in SegFormer
         return torch.stack([head(fused) for head in self.heads], dim=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -78,7 +79,11 @@ def export_onnx(
     net = ForegroundLogits(model).eval().cpu()
     example = torch.rand(1, 3, size, size)
     target = Path(path)
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        # shape checks and the stage sizes are constants of the traced graph: expected;
+        # the legacy exporter is deprecated, but torch.export cannot trace SegFormer yet
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             net,
             (example,),

@@ -14,7 +14,7 @@ from typing import Any
 import lightning.pytorch as L
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from handhdr.datasets.schema import MASK_NAMES
@@ -28,9 +28,16 @@ from handhdr.training.trainer import Stage
 _NORMS = (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)
 
 
+def _plain(node: Any) -> dict[str, Any]:
+    """A config block as a plain dict (lists as lists), from OmegaConf or a dict."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return dict(node)
+
+
 def model_config(cfg: DictConfig | dict[str, Any]) -> HASMConfig:
     """The architecture part of a HASM configuration (``model`` without ``pretrained``)."""
-    values = dict(cfg["model"])
+    values = _plain(cfg["model"])
     values.pop("pretrained", None)
     return HASMConfig.from_dict(values)
 
@@ -141,7 +148,7 @@ def _shipped_model(module: L.LightningModule) -> nn.Module:
 
 def weights_metadata(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """What a HASM weights file stores to rebuild the network and its inference."""
-    inference = dict(cfg["inference"])
+    inference = _plain(cfg["inference"])
     return {"stage": "hasm", "model": model_config(cfg).to_dict(), "inference": inference}
 
 

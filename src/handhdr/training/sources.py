@@ -50,8 +50,12 @@ def has_split(root: str | os.PathLike[str], kind: str, split: str) -> bool:
         kind = detect_kind(root)
     if kind == "interhand":
         from handhdr.datasets.interhand import resolve_annotations
+        from handhdr.datasets.interhand_format import DatasetFormatError
 
-        return resolve_annotations(root, split).data.is_file()
+        try:
+            return resolve_annotations(root, split).data.is_file()
+        except DatasetFormatError:
+            return False
     if kind == "aih_syn":
         return any((root / "syn_cfgs").glob(f"all_*_{split}_syn_cfgs.npy"))
     if kind == "aih_render":

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # stage name -> module defining ``STAGE`` (imported only when that stage is used)
 STAGE_MODULES: dict[str, str] = {
     "hasm": "handhdr.hasm.training",
+    "hdrm": "handhdr.hdrm.training",
 }
 
 
@@ -65,10 +66,22 @@ class Stage:
     monitor_mode: str = "max"
 
 
+_REGISTERED: dict[str, Stage] = {}
+
+
+def register_stage(stage: Stage) -> None:
+    """Make ``stage`` available by name without a module path (plug-ins, tests)."""
+    _REGISTERED[stage.name] = stage
+
+
 def get_stage(name: str) -> Stage:
     """The registered :class:`Stage` called ``name``."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
     if name not in STAGE_MODULES:
-        raise ValueError(f"unknown stage {name!r}; stages: {sorted(STAGE_MODULES)}")
+        raise ValueError(
+            f"unknown stage {name!r}; stages: {sorted({*STAGE_MODULES, *_REGISTERED})}"
+        )
     stage = importlib.import_module(STAGE_MODULES[name]).STAGE
     if not isinstance(stage, Stage) or stage.name != name:
         raise TypeError(f"{STAGE_MODULES[name]}.STAGE is not the Stage {name!r}")
@@ -268,6 +281,7 @@ __all__ = [
     "get_stage",
     "last_checkpoint",
     "read_run_info",
+    "register_stage",
     "resolve_precision",
     "run_dir_of",
     "to_container",

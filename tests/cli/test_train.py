@@ -1,0 +1,112 @@
+import json
+
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from handhdr.cli import app
+from handhdr.hasm.fixtures import make_mask_fixture
+from handhdr.hasm.weights import load_hasm
+
+TINY = {
+    "stage": "hasm",
+    "input_size": 32,
+    "model": {
+        "hidden_sizes": [8, 16, 32, 64],
+        "depths": [1, 1, 1, 1],
+        "num_attention_heads": [1, 2, 4, 8],
+        "decoder_width": 16,
+        "dropout": 0.0,
+        "drop_path_rate": 0.0,
+        "pretrained": None,
+    },
+    "inference": {"size": 32, "box_scale": 1.5, "min_region": 0.1, "threshold": 0.5},
+    "aug": {
+        "scale_range": [0.5, 2.0],
+        "hand_window_prob": 0.5,
+        "hand_box_scale": [1.2, 2.2],
+        "hand_shift": 0.15,
+        "flip_prob": 0.5,
+        "photometric": True,
+    },
+    "optim": {
+        "lr": 1e-3,
+        "weight_decay": 0.01,
+        "betas": [0.9, 0.999],
+        "head_lr_mult": 10.0,
+        "warmup_steps": 1,
+        "warmup_ratio": 1e-6,
+        "power": 1.0,
+    },
+    "trainer": {
+        "max_steps": 3,
+        "val_every_n_steps": 3,
+        "checkpoint_every_n_steps": 1,
+        "log_every_n_steps": 1,
+        "progress_bar": False,
+    },
+    "data": {"batch_size": 2, "num_workers": 0, "val_max_samples": 4},
+}
+
+
+def test_train_resume_and_export(tmp_path):
+    make_mask_fixture(tmp_path / "ds", "train", seed=0, num_frames=2)
+    make_mask_fixture(tmp_path / "ds", "val", seed=1, num_captures=1, num_frames=2)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    runner = CliRunner()
+    args = [
+        "train",
+        "hasm",
+        "--config",
+        str(config),
+        "--data",
+        str(tmp_path / "ds"),
+        f"run.root={tmp_path / 'runs'}",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "hasm-tiny"
+    assert "step 3" in result.output and (run / "checkpoints" / "best.ckpt").is_file()
+
+    # the same command again would overwrite the run: refused
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--resume" in result.output
+    result = runner.invoke(app, [*args, "--resume", "trainer.max_steps=5"])
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 5
+    assert next(iter(ckpt["optimizer_states"][0]["state"].values()))["step"] == 5
+    assert len((run / "command.txt").read_text().splitlines()) == 2
+
+    out = tmp_path / "weights" / "hasm_tiny.safetensors"
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"miou": 0.5}))
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "export",
+            str(run),
+            "--out",
+            str(out),
+            "--which",
+            "last",
+            "--metrics",
+            str(metrics),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model, settings = load_hasm(out)
+    assert settings.size == 32 and model.config.hidden_sizes == [8, 16, 32, 64]
+    assert "| miou | 0.5000 |" in out.with_suffix(".md").read_text()
+
+
+def test_bad_overrides_and_missing_data_are_reported(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "hasm", "optim.lrr=1"])
+    assert result.exit_code == 2 and "no key 'optim.lrr'" in result.output
+    result = runner.invoke(app, ["train", "hasm", "--config", "nope"])
+    assert result.exit_code == 2 and "no config named 'nope'" in result.output
+    result = runner.invoke(app, ["train", "export", str(tmp_path), "--out", str(tmp_path / "w.pt")])
+    assert result.exit_code == 2 and ".safetensors" in result.output

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from handhdr.datasets.schema import MASK_NAMES
+from handhdr.hasm.metrics import IoUAccumulator, intersection_union, iou_from_totals
+
+
+def test_iou_by_hand():
+    gt = np.zeros((4, 4, 4), bool)
+    pred = np.zeros((4, 4, 4), bool)
+    gt[0, :2] = True  # 8 px
+    pred[0, 1:3] = True  # 8 px, 4 shared -> 4 / 12
+    gt[1, 0, 0] = pred[1, 0, 0] = True  # 1 / 1
+    pred[2, 0] = True  # predicted, not there -> 0 / 4
+    # mask 3: empty in both -> undefined
+    inter, union = intersection_union(pred, gt)
+    assert inter.tolist() == [4, 1, 0, 0] and union.tolist() == [12, 1, 4, 0]
+    ious = iou_from_totals(inter, union)
+    assert ious["right_amodal"] == pytest.approx(1 / 3)
+    assert ious["right_visible"] == 1.0 and ious["left_amodal"] == 0.0
+    assert ious["left_visible"] is None
+    assert ious["miou"] == pytest.approx((1 / 3 + 1 + 0) / 3)
+
+
+def test_totals_not_mean_of_per_image_ious():
+    acc = IoUAccumulator()
+    big = np.zeros((4, 10, 10), bool)
+    big[:, :, :5] = True  # 50 px, predicted perfectly
+    acc.update(big, big)
+    small_gt = np.zeros((4, 10, 10), bool)
+    small_gt[:, 0, 0] = True  # 1 px, missed entirely
+    acc.update(np.zeros_like(small_gt), small_gt)
+    ious = acc.compute()
+    assert acc.count == 2
+    assert ious["miou"] == pytest.approx(50 / 51)  # a per-image mean would say 0.5
+    assert set(ious) == {*MASK_NAMES, "miou"}
+
+
+def test_batches_and_shape_errors():
+    acc = IoUAccumulator()
+    acc.update(np.ones((3, 4, 2, 2), bool), np.ones((3, 4, 2, 2), bool))
+    assert acc.count == 3 and acc.union.tolist() == [12] * 4
+    with pytest.raises(ValueError, match="differ"):
+        intersection_union(np.ones((4, 2, 2)), np.ones((4, 2, 3)))

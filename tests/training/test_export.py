@@ -1,0 +1,43 @@
+import json
+
+import pytest
+import torch
+
+from handhdr.training.export import export_run, find_checkpoint, load_checkpoint
+from handhdr.training.trainer import fit
+from handhdr.training.weights import load_weights
+
+
+def test_export_best_and_last_with_a_model_card(tmp_path, toy_config):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "synth.json").write_text(json.dumps({"seed": 7, "num": 100}))
+    cfg = toy_config(tmp_path, 8)
+    cfg.data.sources = [{"root": str(data), "kind": "interhand"}]
+    result = fit(cfg, command="handhdr train toy --data data")
+    ckpt = load_checkpoint(result.last_checkpoint)
+    weights, card = export_run(
+        result.run_dir,
+        tmp_path / "w" / "toy.safetensors",
+        which="last",
+        metrics={"miou": 0.9},
+        notes="made by a test",
+    )
+    state, meta = load_weights(weights)
+    assert meta["stage"] == "toy" and meta["global_step"] == 8 and meta["dtype"] == "float16"
+    torch.testing.assert_close(state["weight"], ckpt["state_dict"]["net.weight"].half().float())
+    text = card.read_text()
+    assert card == tmp_path / "w" / "toy.md"
+    assert "handhdr train toy --data data" in text and '"seed": 7' in text
+    assert "| miou | 0.9000 |" in text and "made by a test" in text
+    assert find_checkpoint(result.run_dir, "best").name == "best.ckpt"
+
+
+def test_missing_checkpoints_are_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--which last"):
+        find_checkpoint(tmp_path, "best")
+    with pytest.raises(ValueError, match="best' or 'last"):
+        find_checkpoint(tmp_path, "first")
+    torch.save({"state_dict": {}}, tmp_path / "x.ckpt")
+    with pytest.raises(ValueError, match="no handhdr training config"):
+        load_checkpoint(tmp_path / "x.ckpt")
