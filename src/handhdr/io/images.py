@@ -104,6 +104,15 @@ def _read_with_opencv(path: Path) -> np.ndarray | None:
     return _as_rgb(_to_uint8(array))
 
 
+# PNG: fast zlib level, run-length strategy and the "up" row filter (where OpenCV has it):
+# about twice as fast as the default adaptive filter, and smaller for photos and masks.
+_FAST_PNG: tuple[int, ...] = (
+    cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+)  # fmt: skip
+if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11
+    _FAST_PNG += (cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP)
+
+
 def write_image(path: str | os.PathLike[str], rgb: np.ndarray, jpeg_quality: int = 95) -> None:
     """Write an RGB uint8 (or single-channel) array atomically; format from the suffix."""
     from handhdr.io.atomic import atomic_path
@@ -115,7 +124,7 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, jpeg_quality: int
     if suffix in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
     elif suffix == ".png":
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+        params = list(_FAST_PNG)
     ok, buffer = cv2.imencode(suffix or ".png", array, params)
     if not ok:
         raise ValueError(f"{p}: OpenCV could not encode an image of shape {rgb.shape}")
