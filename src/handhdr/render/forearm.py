@@ -24,7 +24,7 @@ class ForearmStyle:
     length_mm: float  # beyond the end of the hand mesh
     flex_deg: float  # small wrist flexion: turns the arm towards the palm (+) or the back (-)
     deviation_deg: float  # small radial / ulnar deviation: turns it in the palm plane
-    widening: float  # radius at the elbow end over the radius at the wrist
+    widening: float  # width of the muscles below the elbow over the width at the wrist
     sleeve_from_mm: float | None  # where a sleeve starts, from the hand (None: bare arm)
     sleeve_rgb: np.ndarray  # (3,) linear RGB of the sleeve
 
@@ -36,7 +36,7 @@ def sample_forearm_style(rng: np.random.Generator) -> ForearmStyle:
         length_mm=float(rng.uniform(250.0, 450.0)),
         flex_deg=float(rng.normal(0.0, 3.0)),
         deviation_deg=float(rng.normal(0.0, 3.0)),
-        widening=float(rng.uniform(1.1, 1.35)),
+        widening=float(rng.uniform(1.1, 1.3)),
         sleeve_from_mm=sleeve,
         sleeve_rgb=(rng.random(3) ** 2.2 * 0.8).astype(np.float32),
     )
@@ -50,6 +50,7 @@ class ForearmMesh:
     faces: np.ndarray  # (F, 3), counter-clockwise seen from outside, closed
     rest_mm: np.ndarray  # (V, 3) texture coordinates: the tube in its own frame
     sleeve: np.ndarray  # (V,) bool: vertex lies on the sleeve
+    ventral: np.ndarray  # (V,) in [0, 1]: the palm side of the forearm (lighter skin)
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,20 +143,27 @@ def forearm_mesh(
     side_b = _cross(axis, side_a)
     inside = end - start
     total = inside + style.length_mm
-    dist = np.linspace(0.0, total, _RINGS)
-    extra = [inside]
+    dist = [0.0, max(inside - 11.0, 0.0), max(inside - 1.0, 0.0)]
+    dist += np.linspace(inside, total, _RINGS).tolist()
     if style.sleeve_from_mm is not None:
-        extra += [inside + style.sleeve_from_mm - 0.2, inside + style.sleeve_from_mm + 0.2]
-    dist = np.unique(np.clip(np.concatenate([dist, extra]), 0.0, total))
+        dist += [inside + style.sleeve_from_mm - 0.2, inside + style.sleeve_from_mm + 0.2]
+    dist = np.unique(np.clip(np.array(dist), 0.0, total))
+    # inside the hand a little thinner than its wrist; over the hand's last millimetres
+    # a little wider (hiding the seam); then the forearm's muscles: wider and rounder
+    # towards the elbow
     t = np.clip((dist - inside) / style.length_mm, 0.0, 1.0)
-    scale = 0.96 * (1.0 + (style.widening - 1.0) * np.sqrt(t))
+    belly = np.sin(0.5 * np.pi * np.minimum(t / 0.65, 1.0))
+    ramp = np.clip((dist - (inside - 11.0)) / 10.0, 0.0, 1.0)
+    seam = 0.97 + 0.05 * ramp
+    width_scale = seam * (1.0 + (style.widening - 1.0) * belly)
+    depth_scale = seam * (1.0 + (1.3 * style.widening - 1.0) * belly)
     ca, sb = _ring()
     rings = len(dist)
     local = np.stack(
         [
             np.repeat(dist, _SEGMENTS),
-            (ca[None, :] * half_width * scale[:, None]).reshape(-1),
-            (sb[None, :] * half_depth * scale[:, None]).reshape(-1),
+            (ca[None, :] * half_width * width_scale[:, None]).reshape(-1),
+            (sb[None, :] * half_depth * depth_scale[:, None]).reshape(-1),
         ],
         axis=1,
     )
@@ -167,4 +175,10 @@ def forearm_mesh(
     sleeve = np.zeros(len(verts), dtype=bool)
     if style.sleeve_from_mm is not None:
         sleeve = rest[:, 0] >= inside + style.sleeve_from_mm
-    return ForearmMesh(verts, faces, rest, sleeve)
+    # the palm side, where the skin is lighter, fading towards the elbow like the palm's
+    # colour does; palm = (side_a, side_b) coordinates of the palm direction
+    pa, pb = float(_dot(palm, side_a)), float(_dot(palm, side_b))
+    ring_palm = np.clip(ca * pa + sb * pb, 0.0, 1.0)
+    fade = 0.8 - 0.4 * t
+    ventral = np.concatenate([(fade[:, None] * ring_palm[None, :]).reshape(-1), [0.4, 0.2]])
+    return ForearmMesh(verts, faces, rest, sleeve, ventral.astype(np.float32))

@@ -55,7 +55,7 @@ class PreviewScenes:
             if kind == "interacting"
             else self.sampler.single(rng, kind)
         )
-        f = width * rng.uniform(1.1, 1.6)
+        f = width * rng.uniform(1.6, 2.4)  # a longer lens than the data's: bigger hands
         princpt = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
         camera = Camera("preview", np.eye(3), np.zeros(3), np.array([f, f]), princpt)
         rotation = body_to_camera(rng, "studio")
@@ -114,19 +114,15 @@ def mask_tile(result: RenderResult) -> np.ndarray:
 
 
 def _label(tile: np.ndarray, text: str) -> np.ndarray:
+    """``tile`` with ``text`` on a dark band at its top."""
     out = tile.copy()
-    scale = max(0.3, tile.shape[0] / 500.0)
-    for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(
-            out,
-            text,
-            (4, int(14 * scale / 0.4)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            scale,
-            colour,
-            thick,
-            cv2.LINE_AA,
-        )
+    scale = max(0.3, tile.shape[0] / 520.0)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    band = out[: th + base + 4, : tw + 6]
+    band[...] = (band * 0.35).astype(np.uint8)
+    cv2.putText(
+        out, text, (3, th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
+    )
     return out
 
 

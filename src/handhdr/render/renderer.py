@@ -21,6 +21,7 @@ Compositing rules (what the tests check):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -196,30 +197,38 @@ def _interpolate(frag: Fragments, faces: np.ndarray, values: np.ndarray) -> np.n
     return out
 
 
-def _cavity(frag: Fragments, camera: PinholeCamera) -> np.ndarray:
-    """Ambient occlusion from the layer's own depth: points deeper than their
-    surroundings (between fingers, in the palm's hollow) get less ambient light.
+def _depth_frame(frag: Fragments) -> np.ndarray:
+    """``H x W`` float32 depth (mm) of one layer, inf where it is empty."""
+    return frag.full((1.0 / frag.inv_depth).astype(np.float32), fill=np.inf)
+
+
+def _cavity(frag: Fragments, context: np.ndarray, camera: PinholeCamera) -> np.ndarray:
+    """Ambient occlusion from depth: points deeper than their surroundings (between
+    fingers, in the palm's hollow) get less ambient light. ``context`` is the ``H x W``
+    depth of this layer together with the layers that may shadow it (inf elsewhere).
     ``(P,)`` in [0.5, 1]."""
     w = camera.width
     rows = frag.pixels // w
     cols = frag.pixels - rows * w
     k = int(max(3, round(0.12 * np.sqrt(frag.pixels.size)))) | 1
-    r0, c0 = rows.min() - k, cols.min() - k
-    shape = (int(rows.max() - r0 + k + 1), int(cols.max() - c0 + k + 1))
-    z = (1.0 / frag.inv_depth).astype(np.float32)
-    zimg = np.zeros(shape, np.float32)
-    mimg = np.zeros(shape, np.float32)
+    r0, c0 = max(int(rows.min()) - k, 0), max(int(cols.min()) - k, 0)
+    r1, c1 = int(rows.max()) + k + 1, int(cols.max()) + k + 1
+    box = context[r0:r1, c0:c1]
+    seen = np.isfinite(box)
+    zimg = np.where(seen, box, 0.0).astype(np.float32)
     rr, cc = rows - r0, cols - c0
-    zimg[rr, cc] = z
-    mimg[rr, cc] = 1.0
-    zb = cv2.blur(zimg, (k, k))[rr, cc] / np.maximum(cv2.blur(mimg, (k, k))[rr, cc], 1e-6)
+    mean = cv2.blur(zimg, (k, k))[rr, cc] / np.maximum(
+        cv2.blur(seen.astype(np.float32), (k, k))[rr, cc], 1e-6
+    )
+    z = (1.0 / frag.inv_depth).astype(np.float32)
     reach_mm = k * z / float(camera.intrinsics[0][0])  # the kernel's width on the surface
-    depth_excess = np.clip((z - zb) / (0.5 * reach_mm), 0.0, 1.0)
+    depth_excess = np.clip((z - mean) / (0.5 * reach_mm), 0.0, 1.0)
     return 1.0 - 0.5 * depth_excess
 
 
 def _shade_layer(
     frag: Fragments,
+    context: np.ndarray,
     vertices: np.ndarray,
     faces: np.ndarray,
     albedo_v: np.ndarray,
@@ -235,9 +244,8 @@ def _shade_layer(
         np.maximum(n[0] * n[0] + n[1] * n[1] + n[2] * n[2], 1e-12)
     )
     view = _view_directions(frag.pixels, camera)
-    radiance = shade(
-        albedo, n, view, lighting, skin.specular, skin.shininess, _cavity(frag, camera)
-    )
+    occlusion = _cavity(frag, context, camera)
+    radiance = shade(albedo, n, view, lighting, skin.specular, skin.shininess, occlusion)
     alpha = (1.0 + frag.samples.astype(np.float32)) / 5.0  # centre + 4 sub-pixel samples
     return _Layer(frag.pixels, linear_to_srgb(radiance.T), alpha, frag.inv_depth)
 
@@ -256,7 +264,8 @@ def _forearm_layer(
             hand.side,
             style,
         )
-        albedo = vertex_albedo(look.skins[hand.side], plain_regions(mesh.rest_mm))
+        regions = dataclasses.replace(plain_regions(mesh.rest_mm), palm=mesh.ventral)
+        albedo = vertex_albedo(look.skins[hand.side], regions)
         albedo[mesh.sleeve] = style.sleeve_rgb
         parts.append((mesh, albedo))
     if not parts:
@@ -299,25 +308,30 @@ class Renderer:
                 f"background must be {h}x{w}x3 uint8, got {look.background.shape} "
                 f"{look.background.dtype}"
             )
-        layers: dict[str, _Layer] = {}
+        # rasterise every mesh first: each layer's ambient occlusion looks at the others
+        meshes: dict[str, tuple[Fragments, np.ndarray, np.ndarray, np.ndarray, Skin]] = {}
         for hand in scene.hands:
             faces = np.asarray(hand.faces, dtype=np.int64)
             vertices = np.asarray(hand.vertices, dtype=np.float64)
             frag = rasterize(vertices, faces, cam.intrinsics, w, h, cull_back=is_closed(faces))
-            if frag.pixels.size == 0:
-                continue
-            regions = hand.regions or plain_regions(vertices)
-            skin = look.skins[hand.side]
-            albedo = vertex_albedo(skin, regions)
-            layers[hand.side] = _shade_layer(
-                frag, vertices, faces, albedo, skin, look.lighting, cam
-            )
+            if frag.pixels.size:
+                skin = look.skins[hand.side]
+                albedo = vertex_albedo(skin, hand.regions or plain_regions(vertices))
+                meshes[hand.side] = (frag, vertices, faces, albedo, skin)
         arm = _forearm_layer(scene, look) if scene.forearms else None
         if arm is not None and arm[0].pixels.size:
-            frag, vertices, faces, albedo = arm
-            arm_skin = look.skins[scene.hands[0].side]
-            layers["arms"] = _shade_layer(
-                frag, vertices, faces, albedo, arm_skin, look.lighting, cam
+            meshes["arms"] = (*arm, look.skins[scene.hands[0].side])
+        depth = {name: _depth_frame(mesh[0]) for name, mesh in meshes.items()}
+        layers: dict[str, _Layer] = {}
+        for name, (frag, vertices, faces, albedo, skin) in meshes.items():
+            # a hand is shadowed by itself and the forearms, never by the other hand (so
+            # that it looks the same in the image and in its ground truth); forearms only
+            # by themselves (no dark seam where they leave the hand)
+            context = depth[name]
+            if name != "arms" and "arms" in depth:
+                context = np.minimum(context, depth["arms"])
+            layers[name] = _shade_layer(
+                frag, context, vertices, faces, albedo, skin, look.lighting, cam
             )
         return _composite(scene, look, layers)
 
