@@ -19,6 +19,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "eval_seg",
     "synth",
     "eval_hdr",
+    "preview",
 )
 
 for _name in _COMMAND_MODULES:
