@@ -136,37 +136,32 @@ def contact_sheet(
     hand_model: str = "builtin",
     backgrounds: BackgroundSource | None = None,
 ) -> np.ndarray:
-    """A sheet of ``num`` renders (``columns`` per row). The first ``mask_rows``
-    two-hand samples also get a row of their own: image, masks, and the right and
-    left de-occlusion/removal ground truth."""
-    if num < 1 or width < 16 or height < 16:
-        raise ValueError(f"need num >= 1 and tiles of at least 16x16, got {num}, {width}x{height}")
+    """A sheet of ``num`` renders, ``columns`` per row. Up to ``mask_rows`` two-hand
+    renders get a row of their own instead (image, masks, and the right and the left
+    hand's de-occlusion/removal ground truth); the others fill the rows below."""
+    if num < 1 or width < 16 or height < 16 or columns < 1:
+        raise ValueError(
+            f"need num >= 1, columns >= 1 and tiles of at least 16x16, got {num}, "
+            f"{columns}, {width}x{height}"
+        )
     samples = render_samples(seed, num, width, height, hand_model, backgrounds)
     blank = np.full((height, width, 3), 40, np.uint8)
+    detailed = [i for i, s in enumerate(samples) if s.kind == "interacting"][:mask_rows]
     rows = []
-    shown = 0
-    for s in samples:
-        if shown == mask_rows:
-            break
-        if s.kind != "interacting":
-            continue
-        occ = ", ".join(f"{side[0]} {v:.2f}" for side, v in s.result.occlusion.items())
-        rows.append(
-            np.concatenate(
-                [
-                    _label(s.result.image, f"{s.interaction}  occlusion {occ}"),
-                    _label(mask_tile(s.result), "masks: right red, left green, dark = hidden"),
-                    _label(s.result.hdr_gt.get("right", blank), "right hand alone"),
-                    _label(s.result.hdr_gt.get("left", blank), "left hand alone"),
-                ][:columns]
-                + [blank] * max(0, columns - 4),
-                axis=1,
-            )
-        )
-        shown += 1
+    for i in detailed:
+        r = samples[i].result
+        occ = ", ".join(f"{side[0]} {v:.2f}" for side, v in r.occlusion.items())
+        tiles = [
+            _label(r.image, f"{samples[i].interaction}, occlusion {occ}"),
+            _label(mask_tile(r), "masks (dark: hidden)"),
+            _label(r.hdr_gt.get("right", blank), "right hand alone"),
+            _label(r.hdr_gt.get("left", blank), "left hand alone"),
+        ]
+        rows.append(np.concatenate((tiles + [blank] * columns)[:columns], axis=1))
     tiles = [
         _label(s.result.image, s.interaction if s.kind == "interacting" else f"{s.kind} hand")
-        for s in samples
+        for i, s in enumerate(samples)
+        if i not in detailed
     ]
     tiles += [blank] * (-len(tiles) % columns)
     for r in range(0, len(tiles), columns):
