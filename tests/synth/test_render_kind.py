@@ -8,6 +8,7 @@ from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import annotation_file
 from handhdr.evaluation.predictions import HandPrediction, ImagePrediction, write_predictions
 from handhdr.evaluation.run import evaluate_predictions, load_ground_truth
+from handhdr.io import write_image
 from handhdr.joints import HAND_SLICES, ROOT_INDEX
 from handhdr.synth.render_kind import choose_hand_type, in_window
 from handhdr.synth.writers import JPEG_QUALITY
@@ -132,3 +133,15 @@ def test_occlusion_window(make_split):
     inside = [0.25 <= max(s["occlusion"].values()) <= 0.7 for s in scenes]
     missed = stats["counters"].get("occlusion_window_missed", 0)
     assert sum(inside) == len(scenes) - missed and sum(inside) >= 2
+
+
+def test_backgrounds_come_from_the_users_folder(make_split, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backgrounds")
+    green = np.zeros((60, 80, 3), np.uint8)
+    green[..., 1] = 200
+    write_image(folder / "wall.png", green)
+    root = make_split("green", 1, seed=3, backgrounds=str(folder), width=96, height=72)
+    s = InterHandDataset(root, "test")[0]
+    outside = s.image[~(s.mask("right_amodal") | s.mask("left_amodal"))].astype(int)
+    # forearms and camera noise aside, the frame is the green wall
+    assert np.median(outside[:, 1]) > 100 and np.median(outside[:, 0]) < 40

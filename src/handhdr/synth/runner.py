@@ -90,12 +90,16 @@ def _worker_context() -> Any:
 
 def _results(todo: list[int], workers: int, config: SynthConfig, root: Path) -> Iterator:
     if workers <= 1:
-        _init_worker(config.to_json(), str(root))
+        import torch
+
+        threads = torch.get_num_threads()
+        _init_worker(config.to_json(), str(root))  # one torch thread: hand models are small
         try:
             for index in todo:
                 yield _make_and_write(index)
         finally:
             _WORKER.clear()
+            torch.set_num_threads(threads)
         return
     context = _worker_context()
     with context.Pool(
