@@ -103,6 +103,12 @@ def test_ground_truth_equals_the_image_outside_the_hands(two_hand_scene, effects
         inner = inner.astype(bool)
         same = (result.hdr_gt["right"][inner] == result.image[inner]).all(axis=1)
         assert same.mean() > 0.97
+        # where only a forearm hides a hand (its own, at the wrist), it stays in front
+        for side, other in (("right", "left"), ("left", "right")):
+            by_arm = result.amodal(side) & ~result.visible(side) & ~result.amodal(other)
+            if by_arm.sum() > 5:
+                same = (result.hdr_gt[side][by_arm] == result.image[by_arm]).all(axis=1)
+                assert same.mean() > 0.8
         # the left hand is complete in its ground truth: its hidden part is drawn
         hidden = result.amodal("left") & ~result.visible("left")
         assert (result.hdr_gt["left"][hidden] != result.image[hidden]).any(axis=1).mean() > 0.9

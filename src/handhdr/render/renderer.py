@@ -13,10 +13,11 @@ Compositing rules (what the tests check):
 * visible masks come from the depth test against both hands and the forearms; at
   equal depth the right hand wins over the left, and hands win over forearms;
 * forearms belong to no mask; they stay in the ground truth images;
-* the ground truth of hand ``t`` shows ``t`` complete (on top of everything inside
-  its amodal mask) over the background and forearms, the other hand removed; outside
-  the union of the two amodal masks it equals the image exactly, also after camera
-  effects (the pixels are copied from the image there).
+* the ground truth of hand ``t`` shows ``t`` complete over the background and the
+  forearms: the other hand is removed and neither it nor its forearm hides ``t``;
+  ``t``'s own forearm keeps its place (it covers the seam at the wrist, as in the
+  image). Outside the union of the two amodal masks it equals the image exactly, also
+  after camera effects (the pixels are copied from the image there).
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ class _Layer:
     colour: np.ndarray  # (P, 3) sRGB in [0, 1]
     alpha: np.ndarray  # (P,) sub-pixel coverage, > 0
     inv_depth: np.ndarray  # (P,) float64
+    owner: np.ndarray | None = None  # (P,) forearms: index into HANDS of the arm's hand
 
 
 def _view_directions(pixels: np.ndarray, camera: PinholeCamera) -> np.ndarray:
@@ -252,8 +254,11 @@ def _shade_layer(
 
 def _forearm_layer(
     scene: Scene, look: Look
-) -> tuple[Fragments, np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[Fragments, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Both forearms as one mesh, rasterised; also the side (index into ``HANDS``)
+    whose forearm is nearest at each covered pixel."""
     parts = []
+    sides = []
     for hand in scene.hands:
         if hand.joints is None:
             continue
@@ -268,6 +273,7 @@ def _forearm_layer(
         albedo = vertex_albedo(look.skins[hand.side], regions)
         albedo[mesh.sleeve] = style.sleeve_rgb
         parts.append((mesh, albedo))
+        sides.append(HANDS.index(hand.side))
     if not parts:
         return None
     offsets = np.cumsum([0] + [len(m.vertices) for m, _ in parts])
@@ -276,7 +282,8 @@ def _forearm_layer(
     albedo = np.concatenate([a for _, a in parts]).astype(np.float32)
     cam = scene.camera
     frag = rasterize(vertices, faces, cam.intrinsics, cam.width, cam.height, cull_back=True)
-    return frag, vertices, faces, albedo
+    face_side = np.repeat(np.array(sides, dtype=np.int8), [len(m.faces) for m, _ in parts])
+    return frag, vertices, faces, albedo, face_side[frag.faces]
 
 
 def _quantise(x: np.ndarray) -> np.ndarray:
@@ -319,8 +326,10 @@ class Renderer:
                 albedo = vertex_albedo(skin, hand.regions or plain_regions(vertices))
                 meshes[hand.side] = (frag, vertices, faces, albedo, skin)
         arm = _forearm_layer(scene, look) if scene.forearms else None
+        owner = None
         if arm is not None and arm[0].pixels.size:
-            meshes["arms"] = (*arm, look.skins[scene.hands[0].side])
+            meshes["arms"] = (*arm[:4], look.skins[scene.hands[0].side])
+            owner = arm[4]
         depth = {name: _depth_frame(mesh[0]) for name, mesh in meshes.items()}
         layers: dict[str, _Layer] = {}
         for name, (frag, vertices, faces, albedo, skin) in meshes.items():
@@ -333,6 +342,8 @@ class Renderer:
             layers[name] = _shade_layer(
                 frag, context, vertices, faces, albedo, skin, look.lighting, cam
             )
+        if "arms" in layers:
+            layers["arms"].owner = owner
         return _composite(scene, look, layers)
 
 
@@ -398,8 +409,19 @@ def _composite(scene: Scene, look: Look, layers: dict[str, _Layer]) -> RenderRes
         masks[MASK_NAMES.index(f"{s}_amodal"), layers[s].pixels] = True
         masks[MASK_NAMES.index(f"{s}_visible"), union[np.flatnonzero(visible)]] = True
         a = alpha[s][:, None]
+        gt_u = colour[s] * a + base * (1.0 - a)
+        if "arms" in order:
+            # the hand's own forearm keeps its place in front of it (the wrist seam);
+            # the other hand and its forearm do not hide it
+            arm_owner = np.full(num, -1, np.int8)
+            arm_owner[slot[layers["arms"].pixels]] = layers["arms"].owner
+            own = in_front("arms", s) & (arm_owner == HANDS.index(s)) & covered[s]
+            if own.any():
+                arm_a = alpha["arms"][own, None]
+                behind = colour[s][own] * a[own] + bg_u[own] * (1.0 - a[own])
+                gt_u[own] = colour["arms"][own] * arm_a + behind * (1.0 - arm_a)
         gt = look.background.copy()
-        gt.reshape(-1, 3)[union] = _quantise(colour[s] * a + base * (1.0 - a))
+        gt.reshape(-1, 3)[union] = _quantise(gt_u)
         hdr_gt[s] = gt
         occlusion[s] = 1.0 - int(np.count_nonzero(visible)) / layers[s].pixels.size
     for hand in scene.hands:
