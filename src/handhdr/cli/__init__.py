@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "synth",
     "eval_hdr",
     "preview",
+    "eval_shpe",
 )
 
 for _name in _COMMAND_MODULES:

@@ -110,6 +110,17 @@ def train_hdrm(
     run_stage("hdrm", config, data, stage_overrides(stage) + list(overrides or []), resume)
 
 
+@train_app.command("shpe")
+def train_shpe(
+    config: ConfigOption = "lite",
+    data: DataOption = None,
+    resume: ResumeOption = False,
+    overrides: OverridesArgument = None,
+) -> None:
+    """Train SHPE, the DetNet single-hand 3D pose estimator."""
+    run_stage("shpe", config, data, overrides, resume)
+
+
 @train_app.command("export")
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder (runs/STAGE-CONFIG).")],

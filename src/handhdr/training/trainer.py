@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 STAGE_MODULES: dict[str, str] = {
     "hasm": "handhdr.hasm.training",
     "hdrm": "handhdr.hdrm.training",
+    "shpe": "handhdr.shpe.training",
 }
 
 

@@ -1,0 +1,191 @@
+"""SHPE training data: right-hand views of InterHand2.6M-layout datasets, in batches.
+
+Sources are InterHand2.6M-layout folders (InterHand2.6M itself, our synthetic data).
+Each split's hands become context crops (:mod:`handhdr.shpe.crops`; written once to a
+cache under ``data.cache_dir`` when ``data.cache`` is true), and the DataLoader
+workers cut random training views (:mod:`handhdr.shpe.augment`) or the centre view
+(validation) from them. The mean wrist-to-middle-MCP length of the training hands is
+kept as ``reference_bone_mm`` for the model's prior.
+
+AIH folders carry no joint annotations (:mod:`handhdr.datasets.aih`): they cannot
+train SHPE, and passing one is an error that says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+
+from handhdr.datasets.interhand import InterHandDataset
+from handhdr.shpe.augment import AugmentConfig, centre_view, random_view
+from handhdr.shpe.config import augment_config, crop_settings
+from handhdr.shpe.crops import (
+    CachedCrops,
+    ContextCrops,
+    build_cache,
+    cache_key,
+    hand_entries,
+    mean_reference_bone,
+)
+
+log = logging.getLogger(__name__)
+
+
+class HandViews(Dataset):
+    """Network inputs from context crops: random views when ``train``, else centre views.
+
+    Item: ``{"image": (3, S, S) uint8, "joints_2d": (21, 2) float32 view pixels,
+    "joints_3d": (21, 3) float32 wrist-relative mm, "valid": (21,) bool}``.
+    """
+
+    def __init__(
+        self, crops: Dataset, size: int, train: bool, augment: AugmentConfig | None = None
+    ) -> None:
+        self.crops = crops
+        self.size = size
+        self.train = train
+        self.augment = augment or AugmentConfig()
+
+    def __len__(self) -> int:
+        return len(self.crops)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = self.crops[index]
+        if self.train:
+            # drawn from torch's generator: seeded per worker and epoch by the DataLoader
+            rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+            image, joints_2d, joints_3d = random_view(
+                rng, item["image"], item["joints_2d"], item["joints_3d"], self.size, self.augment
+            )
+        else:
+            image, joints_2d = centre_view(item["image"], item["joints_2d"], self.size)
+            joints_3d = item["joints_3d"]
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            "joints_2d": torch.from_numpy(np.asarray(joints_2d, np.float32)),
+            "joints_3d": torch.from_numpy(np.asarray(joints_3d, np.float32)),
+            "valid": torch.from_numpy(np.asarray(item["valid"], bool)),
+        }
+
+
+def open_interhand(root: str, kind: str, split: str) -> InterHandDataset:
+    """The InterHand2.6M-layout reader of a source; other kinds have no joints."""
+    from handhdr.training.sources import detect_kind
+
+    resolved = detect_kind(root) if kind == "auto" else kind
+    if resolved != "interhand":
+        raise ValueError(
+            f"{root}: a {resolved} folder has no joint annotations, so it cannot train SHPE; "
+            "use InterHand2.6M-layout data (InterHand2.6M itself or handhdr synth output)"
+        )
+    return InterHandDataset(root, split=split, load_images=True, load_masks=True, load_hdr_gt=False)
+
+
+def _evenly(dataset: Dataset, limit: int | None) -> Dataset:
+    n = len(dataset)  # type: ignore[arg-type]
+    if limit is None or n <= limit:
+        return dataset
+    return Subset(dataset, np.linspace(0, n - 1, int(limit)).round().astype(int).tolist())
+
+
+class SHPEDataModule(L.LightningDataModule):
+    """Train and validation loaders of right-hand views over ``cfg.data.sources``."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.reference_bone_mm: float | None = None
+
+    def _crops(self, root: str, kind: str, split: str, build: bool) -> Dataset:
+        d, settings = self.cfg.data, crop_settings(self.cfg)
+        reader = open_interhand(root, kind, split)
+        entries = hand_entries(reader, list(d.hand_types), int(d.min_valid_joints))
+        crops = ContextCrops(reader, entries, settings)
+        if not d.cache:
+            return crops
+        extra = {"hand_types": sorted(d.hand_types), "min_valid_joints": int(d.min_valid_joints)}
+        folder = Path(self.cache_dir) / cache_key(root, split, settings, extra)
+        if build:
+            return build_cache(crops, folder, num_workers=int(d.num_workers))
+        return CachedCrops(folder)
+
+    @property
+    def cache_dir(self) -> Path:
+        d = self.cfg.data
+        return Path(d.cache_dir) if d.cache_dir else Path(self.cfg.run.root) / "cache" / "shpe"
+
+    def _splits(self) -> list[tuple[str, str, str, bool]]:
+        from handhdr.training.sources import has_split
+
+        d = self.cfg.data
+        if not d.sources:
+            raise ValueError("no training data: pass --data DIR (or set data.sources)")
+        out = []
+        for source in d.sources:
+            root, kind = str(source["root"]), str(source.get("kind", "auto"))
+            out.append((root, kind, str(d.train_split), True))
+            if d.val_split and has_split(root, kind, d.val_split):
+                out.append((root, kind, str(d.val_split), False))
+        return out
+
+    def prepare_data(self) -> None:
+        if self.cfg.data.cache:
+            for root, kind, split, _ in self._splits():
+                self._crops(root, kind, split, build=True)
+
+    def setup(self, stage: str | None = None) -> None:
+        size, augment = int(self.cfg.input_size), augment_config(self.cfg)
+        train, val, bones = [], [], []
+        for root, kind, split, is_train in self._splits():
+            crops = self._crops(root, kind, split, build=not self.cfg.data.cache)
+            log.info("SHPE data: %s %s: %d hands", root, split, len(crops))  # type: ignore[arg-type]
+            if is_train:
+                train.append(HandViews(crops, size, train=True, augment=augment))
+                bone = mean_reference_bone(crops)
+                if bone is not None:
+                    bones.append((bone, len(crops)))  # type: ignore[arg-type]
+            else:
+                val.append(
+                    _evenly(HandViews(crops, size, train=False), self.cfg.data.val_max_samples)
+                )
+        if bones:
+            total = sum(n for _, n in bones)
+            self.reference_bone_mm = sum(b * n for b, n in bones) / total
+        self.train_set = ConcatDataset(train)
+        self.val_set = ConcatDataset(val) if val else None
+
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+        workers = int(self.cfg.data.num_workers)
+        return DataLoader(
+            dataset,
+            batch_size=int(self.cfg.data.batch_size),
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        assert self.train_set is not None
+        if len(self.train_set) < int(self.cfg.data.batch_size):
+            raise ValueError(
+                f"{len(self.train_set)} training hands, fewer than one batch of "
+                f"{self.cfg.data.batch_size}: lower data.batch_size"
+            )
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> Any:
+        return [] if self.val_set is None else self._loader(self.val_set, shuffle=False)
+
+
+__all__ = ["HandViews", "SHPEDataModule", "open_interhand"]
