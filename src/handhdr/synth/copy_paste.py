@@ -38,7 +38,6 @@ class HandImage:
     joints_cam: np.ndarray | None = None  # (21, 3) mm, InterHand order; None if unknown
     background: np.ndarray | None = None  # the same frame without the hand, when known
     visible: np.ndarray | None = None  # (H, W) bool when something (a forearm) hides part
-    mano: dict | None = None  # {"pose", "shape", "trans"} in this camera's frame
     meta: dict = field(default_factory=dict)
 
     def appearance(self) -> np.ndarray:
@@ -67,7 +66,6 @@ class Composite:
     masks: np.ndarray  # (4, H, W) bool, MASK_NAMES order
     hdr_gt: dict[str, np.ndarray]
     joints_cam: dict[str, np.ndarray | None]  # per side (21, 3) mm in the target camera
-    mano: dict[str, dict | None]
     occlusion: dict[str, float]  # fraction of each hand's amodal mask hidden
     reprojection_px: float  # largest pasted-joint disagreement (0 when no joints)
     # the distractor's rigid motion in 3D: X_target_cam = rotation @ X + translation (mm)
@@ -77,8 +75,8 @@ class Composite:
 def flip_hand_image(item: HandImage) -> HandImage:
     """Mirror a picture left-right: a right hand becomes a left hand, exactly.
 
-    ``u' = W - 1 - u`` with ``X' = -X`` and ``cx' = W - 1 - cx``; MANO parameters
-    cannot be mirrored across models and are dropped.
+    ``u' = W - 1 - u`` with ``X' = -X`` and ``cx' = W - 1 - cx``. A posed hand or a
+    camera in ``meta`` cannot be mirrored and is dropped; the item is marked ``flipped``.
     """
     width = item.image.shape[1]
     k = np.array(item.intrinsics, np.float64).copy()
@@ -94,9 +92,13 @@ def flip_hand_image(item: HandImage) -> HandImage:
         joints_cam=joints,
         background=_mirrored(item.background),
         visible=_mirrored(item.visible),
-        mano=None,
-        meta={**item.meta, "flipped": True},
+        meta={**_unmirrored_meta(item.meta), "flipped": True},
     )
+
+
+def _unmirrored_meta(meta: dict) -> dict:
+    """``meta`` without what a mirror would invalidate (a posed hand, its camera)."""
+    return {key: value for key, value in meta.items() if key not in ("posed", "camera")}
 
 
 def _mirrored(array: np.ndarray | None) -> np.ndarray | None:
@@ -240,7 +242,6 @@ def compose(target: HandImage, distractor: HandImage, params: PasteParams) -> Co
         masks=masks,
         hdr_gt=hdr_gt,
         joints_cam=joints,
-        mano={target.side: target.mano, distractor.side: None},
         occlusion={
             target.side: hidden_share(masks[t], masks[t + 1]),
             distractor.side: hidden_share(masks[d], masks[d + 1]),

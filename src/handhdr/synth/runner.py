@@ -78,12 +78,21 @@ def shard_indices(num: int, shard: tuple[int, int]) -> range:
     return range(i, num, n)
 
 
+_PRELOAD = [  # imported once by the fork server; torch dominates a worker's start-up
+    "torch",
+    "handhdr.hand.layer",
+    "handhdr.render.renderer",
+    "handhdr.synth.render_kind",
+    "handhdr.synth.syn_kind",
+]
+
+
 def _worker_context() -> Any:
     """Fresh worker processes that own their renderer and torch state: forked from a
     server that imported the heavy modules once (POSIX), else spawned."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["handhdr.synth.render_kind", "handhdr.synth.syn_kind"])
+        context.set_forkserver_preload(_PRELOAD)
         return context
     return multiprocessing.get_context("spawn")
 

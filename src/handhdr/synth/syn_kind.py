@@ -275,7 +275,7 @@ class InterHandSource(_ImageSource):
         if not any(self.entries.values()):
             raise FileNotFoundError(
                 f"{root}: no single-hand {config.split} image has a mask under masks/ "
-                "(render them first, e.g. with `handhdr mano masks`)"
+                "(render them from the MANO fits first, handhdr.datasets.masks layout)"
             )
 
     def load(self, entry: int, side: str) -> HandImage:
