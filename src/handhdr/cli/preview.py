@@ -27,11 +27,16 @@ def preview(
         Path | None,
         typer.Option("--backgrounds", help="Folder of background images (default: procedural)."),
     ] = None,
+    effects: Annotated[
+        bool, typer.Option("--effects/--no-effects", help="Camera noise, blur and JPEG artefacts.")
+    ] = True,
 ) -> None:
     """Render random two-hand and single-hand scenes (shapes, poses, skin tones, light,
     backgrounds) and write them as one sheet; a few rows also show the masks and each
     hand's de-occlusion/removal ground truth."""
-    from handhdr.io.images import write_image
+    import cv2
+
+    from handhdr.io.atomic import atomic_write_bytes
     from handhdr.render.background import FolderBackgrounds
     from handhdr.render.preview import contact_sheet
 
@@ -53,8 +58,15 @@ def preview(
             mask_rows=mask_rows,
             hand_model=hand_model,
             backgrounds=source,
+            effects=effects,
         )
     except (ValueError, FileNotFoundError) as err:
         raise fail(str(err)) from err
-    write_image(out, sheet)
+    # a one-off file: the smallest PNG is worth the extra second
+    ok, png = cv2.imencode(
+        ".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]
+    )
+    if not ok:
+        raise fail(f"--out: OpenCV could not encode the sheet ({sheet.shape})")
+    atomic_write_bytes(out, png.tobytes())
     typer.echo(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]}, {num} renders)")

@@ -82,8 +82,10 @@ def render_samples(
     height: int,
     hand_model: str = "builtin",
     backgrounds: BackgroundSource | None = None,
+    effects: bool = True,
 ) -> list[PreviewSample]:
-    """``num`` rendered samples; sample ``i`` uses ``SeedSequence([seed, i])``."""
+    """``num`` rendered samples; sample ``i`` uses ``SeedSequence([seed, i])``; with
+    ``effects=False`` without camera noise, blur and JPEG artefacts."""
     scenes = PreviewScenes(hand_model)
     renderer = Renderer(backgrounds or ProceduralBackgrounds())
     samples = []
@@ -91,7 +93,7 @@ def render_samples(
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
         kind = KINDS[i % len(KINDS)]
         scene, interaction = scenes.scene(rng, kind, width, height)
-        result = renderer.render(scene, rng)
+        result = renderer.render(scene, look=renderer.sample_look(rng, scene, effects))
         k = scene.camera.intrinsics
         joints = {}
         for hand in scene.hands:
@@ -135,6 +137,7 @@ def contact_sheet(
     mask_rows: int = 2,
     hand_model: str = "builtin",
     backgrounds: BackgroundSource | None = None,
+    effects: bool = True,
 ) -> np.ndarray:
     """A sheet of ``num`` renders, ``columns`` per row. Up to ``mask_rows`` two-hand
     renders get a row of their own instead (image, masks, and the right and the left
@@ -144,7 +147,7 @@ def contact_sheet(
             f"need num >= 1, columns >= 1 and tiles of at least 16x16, got {num}, "
             f"{columns}, {width}x{height}"
         )
-    samples = render_samples(seed, num, width, height, hand_model, backgrounds)
+    samples = render_samples(seed, num, width, height, hand_model, backgrounds, effects)
     blank = np.full((height, width, 3), 40, np.uint8)
     detailed = [i for i, s in enumerate(samples) if s.kind == "interacting"][:mask_rows]
     rows = []
