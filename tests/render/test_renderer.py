@@ -169,3 +169,11 @@ def test_bad_input_is_refused(two_hands, camera):
         RENDERER.render(scene, look=dataclasses.replace(look, background=look.background[:5]))
     with pytest.raises(ValueError, match="random generator or a look"):
         RENDERER.render(scene)
+
+
+def test_labels_alone_equal_the_full_render(two_hand_scene, two_hands, camera):
+    for scene in (two_hand_scene, Scene(camera, [two_hands["left"]])):
+        result, look = _render(scene, seed=3)
+        labels = RENDERER.labels(scene, look)
+        np.testing.assert_array_equal(labels.masks, result.masks)
+        assert labels.occlusion == result.occlusion

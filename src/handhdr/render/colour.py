@@ -1,4 +1,4 @@
-"""Colour conversions: CIELAB (D65) <-> sRGB, sRGB transfer function."""
+"""Colour conversions: CIELAB (D65) to linear sRGB, and the sRGB transfer function."""
 
 from __future__ import annotations
 
@@ -32,9 +32,3 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(
         np.float32
     )
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] -> linear light (float32)."""
-    x = np.asarray(x, dtype=np.float32)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)

@@ -34,7 +34,12 @@ from handhdr.joints import HANDS
 from handhdr.render.background import BackgroundSource, ProceduralBackgrounds
 from handhdr.render.colour import linear_to_srgb
 from handhdr.render.effects import CameraEffects, apply_effects, sample_effects
-from handhdr.render.forearm import ForearmStyle, forearm_mesh, sample_forearm_style
+from handhdr.render.forearm import (
+    ForearmMesh,
+    ForearmStyle,
+    forearm_mesh,
+    sample_forearm_style,
+)
 from handhdr.render.lighting import Lighting, sample_lighting, shade
 from handhdr.render.mesh import is_closed, vertex_normals
 from handhdr.render.raster import Fragments, rasterize
@@ -252,38 +257,95 @@ def _shade_layer(
     return _Layer(frag.pixels, linear_to_srgb(radiance.T), alpha, frag.inv_depth)
 
 
-def _forearm_layer(
-    scene: Scene, look: Look
-) -> tuple[Fragments, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Both forearms as one mesh, rasterised; also the side (index into ``HANDS``)
-    whose forearm is nearest at each covered pixel."""
-    parts = []
-    sides = []
-    for hand in scene.hands:
-        if hand.joints is None:
-            continue
-        style = look.forearms[hand.side]
-        mesh = forearm_mesh(
-            np.asarray(hand.vertices, np.float64),
-            np.asarray(hand.joints, np.float64),
-            hand.side,
-            style,
-        )
-        regions = dataclasses.replace(plain_regions(mesh.rest_mm), palm=mesh.ventral)
-        albedo = vertex_albedo(look.skins[hand.side], regions)
-        albedo[mesh.sleeve] = style.sleeve_rgb
-        parts.append((mesh, albedo))
-        sides.append(HANDS.index(hand.side))
-    if not parts:
-        return None
-    offsets = np.cumsum([0] + [len(m.vertices) for m, _ in parts])
-    vertices = np.concatenate([m.vertices for m, _ in parts])
-    faces = np.concatenate([m.faces + o for (m, _), o in zip(parts, offsets, strict=False)])
-    albedo = np.concatenate([a for _, a in parts]).astype(np.float32)
+@dataclass
+class _Mesh:
+    """One rasterised layer: a hand, or both forearms merged."""
+
+    frag: Fragments
+    vertices: np.ndarray
+    faces: np.ndarray
+    arms: list[tuple[str, ForearmMesh]] = field(default_factory=list)  # forearms only
+    owner: np.ndarray | None = None  # forearms: index into HANDS of the nearest arm's hand
+
+
+def _rasterize_scene(scene: Scene, look: Look) -> dict[str, _Mesh]:
+    """Every hand (key: its side) and the forearms (key ``"arms"``), rasterised."""
     cam = scene.camera
-    frag = rasterize(vertices, faces, cam.intrinsics, cam.width, cam.height, cull_back=True)
-    face_side = np.repeat(np.array(sides, dtype=np.int8), [len(m.faces) for m, _ in parts])
-    return frag, vertices, faces, albedo, face_side[frag.faces]
+    meshes: dict[str, _Mesh] = {}
+    for hand in scene.hands:
+        faces = np.asarray(hand.faces, dtype=np.int64)
+        vertices = np.asarray(hand.vertices, dtype=np.float64)
+        frag = rasterize(
+            vertices, faces, cam.intrinsics, cam.width, cam.height, cull_back=is_closed(faces)
+        )
+        if frag.pixels.size:
+            meshes[hand.side] = _Mesh(frag, vertices, faces)
+    arms = [
+        (
+            hand.side,
+            forearm_mesh(
+                np.asarray(hand.vertices, np.float64),
+                np.asarray(hand.joints, np.float64),
+                hand.side,
+                look.forearms[hand.side],
+            ),
+        )
+        for hand in scene.hands
+        if scene.forearms and hand.joints is not None
+    ]
+    if arms:
+        offsets = np.cumsum([0] + [len(m.vertices) for _, m in arms])
+        vertices = np.concatenate([m.vertices for _, m in arms])
+        faces = np.concatenate([m.faces + o for (_, m), o in zip(arms, offsets, strict=False)])
+        frag = rasterize(vertices, faces, cam.intrinsics, cam.width, cam.height, cull_back=True)
+        if frag.pixels.size:
+            side = np.repeat([HANDS.index(s) for s, _ in arms], [len(m.faces) for _, m in arms])
+            owner = side.astype(np.int8)[frag.faces]
+            meshes["arms"] = _Mesh(frag, vertices, faces, arms, owner)
+    return meshes
+
+
+def _arm_albedo(arms: list[tuple[str, ForearmMesh]], look: Look) -> np.ndarray:
+    """Per-vertex albedo of the merged forearms: the hand's skin, lighter on the palm
+    side, or the sleeve."""
+    parts = []
+    for side, mesh in arms:
+        regions = dataclasses.replace(plain_regions(mesh.rest_mm), palm=mesh.ventral)
+        albedo = vertex_albedo(look.skins[side], regions)
+        albedo[mesh.sleeve] = look.forearms[side].sleeve_rgb
+        parts.append(albedo)
+    return np.concatenate(parts).astype(np.float32)
+
+
+_ORDER = ("right", "left", "arms")  # who wins a depth tie: hands over forearms, right first
+
+
+def _in_front(
+    j: str, i: str, covered: dict[str, np.ndarray], inv_depth: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Where layer ``j`` is in front of layer ``i`` (aligned per-pixel arrays)."""
+    if _ORDER.index(j) < _ORDER.index(i):
+        return covered[j] & (inv_depth[j] >= inv_depth[i])
+    return covered[j] & (inv_depth[j] > inv_depth[i])
+
+
+def _visible(
+    side: str, covered: dict[str, np.ndarray], inv_depth: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Where hand ``side`` is covered and nothing is in front of it."""
+    visible = covered[side].copy()
+    for other in covered:
+        if other != side:
+            visible &= ~_in_front(other, side, covered, inv_depth)
+    return visible
+
+
+@dataclass
+class SceneLabels:
+    """The labels of a scene without its image (for fast rejection sampling)."""
+
+    masks: np.ndarray  # (4, H, W) bool in MASK_NAMES order
+    occlusion: dict[str, float]  # side -> 1 - visible/amodal area (nan: amodal mask empty)
 
 
 def _quantise(x: np.ndarray) -> np.ndarray:
@@ -316,23 +378,17 @@ class Renderer:
                 f"{look.background.dtype}"
             )
         # rasterise every mesh first: each layer's ambient occlusion looks at the others
-        meshes: dict[str, tuple[Fragments, np.ndarray, np.ndarray, np.ndarray, Skin]] = {}
-        for hand in scene.hands:
-            faces = np.asarray(hand.faces, dtype=np.int64)
-            vertices = np.asarray(hand.vertices, dtype=np.float64)
-            frag = rasterize(vertices, faces, cam.intrinsics, w, h, cull_back=is_closed(faces))
-            if frag.pixels.size:
-                skin = look.skins[hand.side]
-                albedo = vertex_albedo(skin, hand.regions or plain_regions(vertices))
-                meshes[hand.side] = (frag, vertices, faces, albedo, skin)
-        arm = _forearm_layer(scene, look) if scene.forearms else None
-        owner = None
-        if arm is not None and arm[0].pixels.size:
-            meshes["arms"] = (*arm[:4], look.skins[scene.hands[0].side])
-            owner = arm[4]
-        depth = {name: _depth_frame(mesh[0]) for name, mesh in meshes.items()}
+        meshes = _rasterize_scene(scene, look)
+        depth = {name: _depth_frame(mesh.frag) for name, mesh in meshes.items()}
         layers: dict[str, _Layer] = {}
-        for name, (frag, vertices, faces, albedo, skin) in meshes.items():
+        for name, mesh in meshes.items():
+            if name == "arms":
+                skin = look.skins[scene.hands[0].side]
+                albedo = _arm_albedo(mesh.arms, look)
+            else:
+                skin = look.skins[name]
+                hand = scene.hand(name)
+                albedo = vertex_albedo(skin, hand.regions or plain_regions(mesh.vertices))
             # a hand is shadowed by itself and the forearms, never by the other hand (so
             # that it looks the same in the image and in its ground truth); forearms only
             # by themselves (no dark seam where they leave the hand)
@@ -340,17 +396,40 @@ class Renderer:
             if name != "arms" and "arms" in depth:
                 context = np.minimum(context, depth["arms"])
             layers[name] = _shade_layer(
-                frag, context, vertices, faces, albedo, skin, look.lighting, cam
+                mesh.frag, context, mesh.vertices, mesh.faces, albedo, skin, look.lighting, cam
             )
-        if "arms" in layers:
-            layers["arms"].owner = owner
+            layers[name].owner = mesh.owner
         return _composite(scene, look, layers)
+
+    def labels(self, scene: Scene, look: Look) -> SceneLabels:
+        """The masks and occlusion ratios that :meth:`render` would give for this scene
+        and look, without shading or compositing (about half the time)."""
+        cam = scene.camera
+        n = cam.width * cam.height
+        covered, inv_depth = {}, {}
+        for name, mesh in _rasterize_scene(scene, look).items():
+            covered[name] = np.zeros(n, dtype=bool)
+            covered[name][mesh.frag.pixels] = True
+            inv_depth[name] = np.zeros(n, dtype=np.float64)
+            inv_depth[name][mesh.frag.pixels] = mesh.frag.inv_depth
+        masks = np.zeros((len(MASK_NAMES), n), dtype=bool)
+        occlusion = {}
+        for hand in scene.hands:
+            side = hand.side
+            if side not in covered:
+                occlusion[side] = float("nan")
+                continue
+            visible = _visible(side, covered, inv_depth)
+            masks[MASK_NAMES.index(f"{side}_amodal")] = covered[side]
+            masks[MASK_NAMES.index(f"{side}_visible")] = visible
+            occlusion[side] = 1.0 - int(visible.sum()) / int(covered[side].sum())
+        return SceneLabels(masks.reshape(-1, cam.height, cam.width), occlusion)
 
 
 def _composite(scene: Scene, look: Look, layers: dict[str, _Layer]) -> RenderResult:
     cam = scene.camera
     h, w = cam.height, cam.width
-    order = [name for name in ("right", "left", "arms") if name in layers]  # tie priority
+    order = [name for name in _ORDER if name in layers]
     cover = np.zeros(h * w, dtype=bool)
     for name in order:
         cover[layers[name].pixels] = True
@@ -371,10 +450,7 @@ def _composite(scene: Scene, look: Look, layers: dict[str, _Layer]) -> RenderRes
     covered = {name: alpha[name] > 0 for name in order}
 
     def in_front(j: str, i: str) -> np.ndarray:
-        """Where layer ``j`` is in front of layer ``i`` (ties: earlier in ``order``)."""
-        if order.index(j) < order.index(i):
-            return covered[j] & (inv_depth[j] >= inv_depth[i])
-        return covered[j] & (inv_depth[j] > inv_depth[i])
+        return _in_front(j, i, covered, inv_depth)
 
     bg = look.background.reshape(-1, 3)
     bg_u = bg[union].astype(np.float32) / 255.0
@@ -402,10 +478,7 @@ def _composite(scene: Scene, look: Look, layers: dict[str, _Layer]) -> RenderRes
     hdr_gt: dict[str, np.ndarray] = {}
     occlusion: dict[str, float] = {}
     for s in hands:
-        visible = covered[s].copy()
-        for j in order:
-            if j != s:
-                visible &= ~in_front(j, s)
+        visible = _visible(s, covered, inv_depth)
         masks[MASK_NAMES.index(f"{s}_amodal"), layers[s].pixels] = True
         masks[MASK_NAMES.index(f"{s}_visible"), union[np.flatnonzero(visible)]] = True
         a = alpha[s][:, None]
