@@ -164,32 +164,40 @@ def rasterize(
     # centre columns i with A * 256 i >= -(B y + C): an exact division (see module doc)
     rest = [-(b[k][span_tri] * ypos + c[k][span_tri]) for k in range(3)]
     bound = [rest[k] / step[k][span_tri] for k in range(3)]
-    s_lo = [pen_lo[k][span_tri] for k in range(3)]
-    s_hi = [pen_hi[k][span_tri] for k in range(3)]
-    s_slope = [slope[k][span_tri] for k in range(3)]
-    s_flat = [flat[k][span_tri] for k in range(3)]
-    s_b = [b[k][span_tri] for k in range(3)]
-    lo_all, hi_all = [], []
-    for du, dv in SAMPLE_OFFSETS:
-        # the same bounds for samples offset by (du, dv): exact for the centre,
-        # rounded (only used for anti-aliasing) for the others
-        if du == dv == 0:
-            shifted = bound
-        else:
-            shifted = [bound[k] - (du + s_slope[k] * dv) / _ONE for k in range(3)]
-        # the row test of a horizontal edge (A = 0) fails where B (y + dv) + C < 0
-        blocked = s_flat[0] & (rest[0] - s_b[0] * dv > 0)
-        for k in (1, 2):
-            blocked |= s_flat[k] & (rest[k] - s_b[k] * dv > 0)
-        hi_cap = np.where(blocked, -1.0, width - 1.0)
-        lo = np.maximum(
-            np.maximum(shifted[0] + s_lo[0], shifted[1] + s_lo[1]), shifted[2] + s_lo[2]
+    any_flat = bool(flat.any())
+
+    def columns(lo_k: list, hi_k: list, dv: int) -> tuple[np.ndarray, np.ndarray]:
+        """First and last covered column per span from the per-edge bounds."""
+        lo = np.maximum(np.maximum(lo_k[0], lo_k[1]), lo_k[2])
+        hi = np.minimum(np.minimum(hi_k[0], hi_k[1]), hi_k[2])
+        hi_cap: float | np.ndarray = width - 1.0
+        if any_flat:  # the row test of a horizontal edge (A = 0): B (y + dv) + C >= 0
+            blocked = np.zeros(span_tri.size, dtype=bool)
+            for k in range(3):
+                blocked |= flat[k][span_tri] & (rest[k] - b[k][span_tri] * dv > 0)
+            hi_cap = np.where(blocked, -1.0, width - 1.0)
+        return (
+            np.ceil(np.clip(lo, 0.0, width)).astype(np.int64),
+            np.floor(np.clip(hi, -1.0, hi_cap)).astype(np.int64),
         )
-        hi = np.minimum(
-            np.minimum(shifted[0] + s_hi[0], shifted[1] + s_hi[1]), shifted[2] + s_hi[2]
+
+    # bounds with the other edges switched off by finite penalties: exact (float64) at
+    # the pixel centres; for the anti-aliasing samples shifted by -(du + B/A dv) / 256
+    # in float32 (rounded, which only moves a sample's coverage, never a label)
+    lo_k = [bound[k] + pen_lo[k][span_tri] for k in range(3)]
+    hi_k = [bound[k] + pen_hi[k][span_tri] for k in range(3)]
+    lo, hi = columns(lo_k, hi_k, 0)
+    lo_all, hi_all = [lo], [hi]
+    lo32 = [v.astype(np.float32) for v in lo_k]
+    hi32 = [v.astype(np.float32) for v in hi_k]
+    slope32 = [slope[k][span_tri].astype(np.float32) for k in range(3)]
+    for du, dv in SAMPLE_OFFSETS[1:]:
+        shift = [slope32[k] * np.float32(-dv / _ONE) + np.float32(-du / _ONE) for k in range(3)]
+        lo, hi = columns(
+            [lo32[k] + shift[k] for k in range(3)], [hi32[k] + shift[k] for k in range(3)], dv
         )
-        lo_all.append(np.ceil(np.clip(lo, 0.0, width)).astype(np.int64))
-        hi_all.append(np.floor(np.clip(hi, -1.0, hi_cap)).astype(np.int64))
+        lo_all.append(lo)
+        hi_all.append(hi)
     # -- nearest surface at the pixel centres ------------------------------------------
     lo, hi = lo_all[0], hi_all[0]
     lengths = np.maximum(hi - lo + 1, 0)
