@@ -71,21 +71,29 @@ def main() -> None:
         render_s = write_s = 0.0
         wall0, cpu0 = time.perf_counter(), time.process_time()
         for i, (scene, rng) in enumerate(drawn):
-            t = time.perf_counter()
+            t = time.process_time()
             result = renderer.render(scene, rng)
-            t2 = time.perf_counter()
+            t2 = time.process_time()
             write_image(out / f"{i:06d}.jpg", result.image, jpeg_quality=95)
             for side, gt in result.hdr_gt.items():
                 write_image(out / f"{i:06d}_{side}.{args.gt_format}", gt, jpeg_quality=95)
             write_masks(out / f"{i:06d}_masks.png", result.masks)
             render_s += t2 - t
-            write_s += time.perf_counter() - t2
+            write_s += time.process_time() - t2
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
+        looks = [renderer.sample_look(np.random.default_rng(1), scene) for scene, _ in drawn]
+        t = time.process_time()
+        for (scene, _), look in zip(drawn, looks, strict=True):
+            renderer.labels(scene, look)
+        labels_s = (time.process_time() - t) / len(drawn)
     n = args.num
     print(f"frames {width}x{height}, {n} samples, pinned to CPU {args.cpu}, one thread")
     print(f"render + write: {n / wall:.1f} samples/s wall, {n / cpu:.1f} samples/s of CPU time")
-    print(f"  render {1000 * render_s / n:.1f} ms, write {1000 * write_s / n:.1f} ms per sample")
+    print(
+        f"  CPU per sample: render {1000 * render_s / n:.1f} ms, write {1000 * write_s / n:.1f} ms"
+    )
+    print(f"labels only (masks for a given look; rejection sampling): {1000 * labels_s:.1f} ms CPU")
     print(f"scene sampling (hand articulation, placement): {1000 * scene_s:.1f} ms per sample")
     print(f"background bank ({backgrounds.bank_size} scenes, once per process): {bank_s:.1f} s")
     print(f"load average: {os.getloadavg()[0]:.2f}")
