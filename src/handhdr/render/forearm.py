@@ -33,7 +33,7 @@ def sample_forearm_style(rng: np.random.Generator) -> ForearmStyle:
     """A random forearm, long enough to leave most frames, bare or in a sleeve."""
     sleeve = float(rng.uniform(15.0, 160.0)) if rng.random() < 0.35 else None
     return ForearmStyle(
-        length_mm=float(rng.uniform(250.0, 450.0)),
+        length_mm=float(rng.uniform(300.0, 650.0)),  # on to the elbow and beyond: off-frame
         flex_deg=float(rng.normal(0.0, 3.0)),
         deviation_deg=float(rng.normal(0.0, 3.0)),
         widening=float(rng.uniform(1.1, 1.3)),
@@ -144,7 +144,7 @@ def forearm_mesh(
     inside = end - start
     total = inside + style.length_mm
     dist = [0.0, max(inside - 11.0, 0.0), max(inside - 1.0, 0.0)]
-    dist += np.linspace(inside, total, _RINGS).tolist()
+    dist += np.linspace(inside, total - 30.0, _RINGS).tolist() + [total - 15.0, total - 5.0]
     if style.sleeve_from_mm is not None:
         dist += [inside + style.sleeve_from_mm - 0.2, inside + style.sleeve_from_mm + 0.2]
     dist = np.unique(np.clip(np.array(dist), 0.0, total))
@@ -155,8 +155,10 @@ def forearm_mesh(
     belly = np.sin(0.5 * np.pi * np.minimum(t / 0.65, 1.0))
     ramp = np.clip((dist - (inside - 11.0)) / 10.0, 0.0, 1.0)
     seam = 0.97 + 0.05 * ramp
-    width_scale = seam * (1.0 + (style.widening - 1.0) * belly)
-    depth_scale = seam * (1.0 + (1.3 * style.widening - 1.0) * belly)
+    # a rounded far end, for the frames where it shows
+    end_round = np.sqrt(np.clip((total - dist) / 30.0, 0.0, 1.0)) * 0.55 + 0.45
+    width_scale = seam * (1.0 + (style.widening - 1.0) * belly) * end_round
+    depth_scale = seam * (1.0 + (1.3 * style.widening - 1.0) * belly) * end_round
     ca, sb = _ring()
     rings = len(dist)
     local = np.stack(
