@@ -133,6 +133,14 @@ def test_sub_pixel_samples_at_a_vertical_edge():
     assert (full[5:18, 11:] == -1).all()
 
 
+@pytest.mark.parametrize("tilt", [0.0, 1.0, 1e-3])
+def test_huge_triangles_cover_everything(tilt):
+    # two triangles far larger than the image, with (nearly) horizontal edges
+    uv = np.array([[-3000, -3000], [3000, -3000 + tilt], [-3000, 3000], [3000, 3000 + tilt]])
+    frag = rasterize(_unproject(uv, 100.0), np.array([[0, 2, 1], [1, 2, 3]]), K, W, H)
+    assert frag.pixels.size == W * H and (frag.samples == 4).all()
+
+
 def test_near_plane_and_empty_input():
     verts = np.array([[0.0, 0.0, 100.0], [50.0, 0.0, 100.0], [0.0, 50.0, -5.0]])
     assert rasterize(verts, np.array([[0, 1, 2]]), K, W, H).pixels.size == 0

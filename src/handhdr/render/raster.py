@@ -10,8 +10,13 @@ an affine function of the image position computed elementwise in float64. Given 
 same vertex positions, every output is the same on any machine.
 
 The work is organised in spans: for every triangle and pixel row the exact range of
-covered pixel centres is found by integer division, so only covered pixels are ever
-visited. Four extra samples per pixel (a rotated grid at +-1/8 and +-3/8 px) give the
+covered pixel centres comes from one division per edge, so only covered pixels are
+ever visited. That division is exact although done in float64: its operands are
+integers below 2**53, the divisor is below 2**32, so a non-integer quotient is at least
+2**-32 away from an integer, far more than the rounding error of a quotient inside the
+image; ceil and floor therefore give the exact integer bounds.
+
+Four extra samples per pixel (a rotated grid at +-1/8 and +-3/8 px) give the
 sub-pixel coverage used for anti-aliasing, accumulated per row with difference arrays.
 
 Pixel convention (OpenCV, InterHand2.6M): pixel ``(row j, column i)`` has its centre
@@ -37,7 +42,6 @@ SAMPLE_OFFSETS: tuple[tuple[int, int], ...] = (
 _REACH = 3 * _ONE // 8  # the furthest a sample lies from its pixel centre
 GUARD_PX = 1 << 15  # triangles with a vertex further off-image than this are dropped
 NEAR_MM = 1.0  # triangles with a vertex closer than this to the camera plane are dropped
-_BIG = 1e9  # a column bound that is switched off
 
 
 @dataclass
@@ -147,13 +151,14 @@ def rasterize(
     b = ((xb - xa) * sign).astype(np.float64)
     c = (((yb - ya) * xa - (xb - xa) * ya) * sign).astype(np.float64)
     # per edge: A > 0 bounds the columns from below, A < 0 from above, A == 0 is a
-    # row test; finite penalties switch the other bounds off without branches
+    # row test; infinite penalties switch the other bounds off without branches (a
+    # horizontal edge divides by an infinite step: its bound is 0, never inf - inf)
     left = a > 0
     right = a < 0
     flat = ~(left | right)
-    step = np.where(flat, 1.0, a * _ONE)
-    pen_lo = np.where(left, 0.0, -_BIG)
-    pen_hi = np.where(right, 0.0, _BIG)
+    step = np.where(flat, np.inf, a * _ONE)
+    pen_lo = np.where(left, 0.0, -np.inf)
+    pen_hi = np.where(right, 0.0, np.inf)
     slope = np.where(flat, 0.0, b / np.where(flat, 1.0, a))  # -d(column) / d(row)
     # one entry per (triangle, row)
     nrows = row1 - row0 + 1
