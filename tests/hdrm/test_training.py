@@ -28,7 +28,7 @@ def test_named_configs_and_ablations():
     lite = load_config("hdrm", "lite")
     paper = load_config("hdrm", "paper")
     assert model_config(paper) == HDRNetConfig(composite_dilation=2)
-    assert model_config(lite).resolution == 128 and lite.trainer.max_steps == 3000
+    assert model_config(lite).resolution == 128 and lite.trainer.max_steps == 4000
     assert paper.stage1.lr == 1.5e-3 and paper.stage2.lr == 1e-3
     assert lite.run.name == "hdrm-lite-stage1"
     lite_dict = to_container(lite)
@@ -45,7 +45,7 @@ def test_named_configs_and_ablations():
 
 def test_stage_two_overrides():
     cfg = load_config("hdrm", "lite", stage_overrides(2))
-    assert cfg.train_stage == 2 and cfg.trainer.max_steps == 1000
+    assert cfg.train_stage == 2 and cfg.trainer.max_steps == 1200
     assert cfg.run.name == "hdrm-lite-stage2"
     assert cfg.stage2.init == "runs/hdrm-lite-stage1/checkpoints/last.ckpt"
     with pytest.raises(ValueError, match="1 or 2"):
