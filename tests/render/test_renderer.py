@@ -177,3 +177,11 @@ def test_labels_alone_equal_the_full_render(two_hand_scene, two_hands, camera):
         labels = RENDERER.labels(scene, look)
         np.testing.assert_array_equal(labels.masks, result.masks)
         assert labels.occlusion == result.occlusion
+
+
+def test_looks_without_effects_differ_only_in_the_effects(two_hand_scene):
+    with_fx = RENDERER.sample_look(np.random.default_rng(9), two_hand_scene)
+    clean = RENDERER.sample_look(np.random.default_rng(9), two_hand_scene, effects=False)
+    assert clean.effects == CameraEffects()
+    np.testing.assert_array_equal(clean.background, with_fx.background)
+    np.testing.assert_array_equal(clean.skins["left"].dorsal_lab, with_fx.skins["left"].dorsal_lab)

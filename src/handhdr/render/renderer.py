@@ -141,14 +141,17 @@ def sample_look(
     backgrounds: BackgroundSource,
     effects: bool = True,
 ) -> Look:
-    """Draw a look. The draws do not depend on the scene's hands, so a scene with one
-    hand and the same scene with two share skin, light and background."""
+    """Draw a look. The draws depend neither on the scene's hands nor on ``effects``:
+    a scene with one hand and the same scene with two, with or without camera effects,
+    share skin, light, forearms and background."""
     person = sample_skin(rng)
     other = sample_skin(rng) if rng.random() < 0.1 else person  # rarely two people
     skins = {"right": person, "left": other.varied(rng)}
     lighting = sample_lighting(rng)
     arms = {side: sample_forearm_style(rng) for side in HANDS}
-    camera_effects = sample_effects(rng) if effects else CameraEffects()
+    camera_effects = sample_effects(rng)
+    if not effects:
+        camera_effects = CameraEffects()
     background = backgrounds.sample(rng, camera.width, camera.height)
     return Look(skins, lighting, background, arms, camera_effects)
 
