@@ -90,3 +90,11 @@ def test_regulariser_covers_convolution_kernels_only(tiny_config):
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     assert len(params) == len(convs)
     assert all(p.ndim == 4 for p in params)
+
+
+def test_heatmaps_start_near_their_background(tiny_config):
+    torch.manual_seed(0)
+    model = DetNet(tiny_config).eval()
+    with torch.no_grad():
+        heat, _, _ = model(torch.rand(2, 3, 32, 32))
+    assert 0.001 < float(heat.mean()) < 0.1

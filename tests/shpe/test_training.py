@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from handhdr.shpe.config import loss_weights
@@ -62,3 +63,37 @@ def test_validation_errors_of_a_perfect_readout(tiny_config):
     assert float(sums["epe_2d"][0]) < 1e-4
     prior, _ = sums["mpjpe_prior_scale"]  # exact for the first hand, off for the second
     assert float(prior) > 0
+
+
+def test_train_export_and_resume_on_the_shared_trainer(sh_root, tmp_path):
+    from handhdr.shpe.weights import load_detnet
+    from handhdr.training.export import export_run
+    from handhdr.training.trainer import fit, read_run_info
+
+    overrides = [
+        "input_size=32", "model.stem_channels=8",
+        "model.blocks=[{units: 1, width: 4, out: 16, stride: 2, dilation: 1}]",
+        "model.squeeze_channels=8", "model.head_channels=8",
+        "trainer.max_steps=4", "trainer.val_every_n_steps=2",
+        "trainer.checkpoint_every_n_steps=2", "trainer.progress_bar=false",
+        "trainer.accelerator=cpu", "data.batch_size=2", "data.num_workers=0",
+        f"run.root={tmp_path}",
+    ]  # fmt: skip
+    cfg = load_config("shpe", "lite", overrides, data=[str(sh_root)])
+    result = fit(cfg)
+    assert result.global_step == 4 and result.best_checkpoint is not None
+    weights, card = export_run(result.run_dir, tmp_path / "shpe_tiny.safetensors")
+    model = load_detnet(weights)
+    assert model.config.input_size == 32 and model.config.squeeze_channels == 8
+    # the prior bone is the training hands' mean, carried by the weights
+    from handhdr.shpe.data import SHPEDataModule
+
+    data = SHPEDataModule(cfg)
+    data.setup("fit")
+    assert float(model.reference_bone_mm) == pytest.approx(data.reference_bone_mm, rel=1e-3)
+    assert "SHPE weights" in card.read_text()
+    resumed = fit(load_config("shpe", "lite", [*overrides[:-3], "trainer.max_steps=6",
+                                               *overrides[-3:]], data=[str(sh_root)]),
+                  resume=True)  # fmt: skip
+    assert resumed.global_step == 6
+    assert read_run_info(result.run_dir)["global_step"] == 6

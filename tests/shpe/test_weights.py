@@ -17,6 +17,8 @@ def weights_file(tiny_config, tmp_path):
     torch.manual_seed(0)
     model = DetNet(tiny_config).eval()
     model.reference_bone_mm.fill_(87.0)
+    with torch.no_grad():  # sigmoid's steep middle: distinct maxima for the argmax
+        model.heatmap_head.predict.bias.zero_()
     return model, save_detnet(model, tmp_path / "detnet.safetensors", dtype=None)
 
 

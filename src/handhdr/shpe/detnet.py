@@ -45,6 +45,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # proportions from adult anthropometry). Training replaces it with the mean over the
 # training hands (DetNet.reference_bone_mm), which the weights file carries.
 DEFAULT_REFERENCE_BONE_MM = 89.0
+HEATMAP_PRIOR_LOGIT = -4.6  # sigmoid(-4.6) = 0.01, the initial heatmap value
 
 
 @dataclass
@@ -213,6 +214,10 @@ class DetNet(nn.Module):
         self.heatmap_head = Head(c, w, j, k)
         self.delta_head = Head(c + j, w, 3 * j, k)
         self.location_head = Head(c + 4 * j, w, 3 * j, k)
+        # start the heatmaps near their mean target (a Gaussian's share of the map, about
+        # 1%) instead of sigmoid(0) = 0.5 everywhere: from scratch, the first hundreds of
+        # steps would otherwise only learn to lower the background
+        nn.init.constant_(self.heatmap_head.predict.bias, HEATMAP_PRIOR_LOGIT)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Trunk features with the coordinate grid: ``(B, squeeze + 2, M, M)``."""

@@ -145,7 +145,14 @@ def _shipped_model(module: L.LightningModule) -> nn.Module:
 def weights_metadata(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """What an SHPE weights file stores to rebuild the network (the prior bone length
     travels in the state dict, as the ``reference_bone_mm`` buffer)."""
-    return {"stage": "shpe", "estimator": "detnet", "model": model_config(cfg).to_dict()}
+    fixed = cfg["inference"].get("reference_bone_mm")
+    prior = fixed if fixed is not None else "mean of the training hands (tensor reference_bone_mm)"
+    return {
+        "stage": "shpe",
+        "estimator": "detnet",
+        "model": model_config(cfg).to_dict(),
+        "inference": {"input_size": int(cfg["input_size"]), "reference_bone_mm": prior},
+    }
 
 
 STAGE = Stage(
