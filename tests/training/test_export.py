@@ -11,7 +11,9 @@ from handhdr.training.weights import load_weights
 def test_export_best_and_last_with_a_model_card(tmp_path, toy_config):
     data = tmp_path / "data"
     data.mkdir()
-    (data / "synth.json").write_text(json.dumps({"seed": 7, "num": 100}))
+    (data / "synth" / "train").mkdir(parents=True)
+    stats = {"num": 100, "config": {"seed": 7, "mix": {"sh": 0.58, "ih": 0.42}}}
+    (data / "synth" / "train" / "stats.json").write_text(json.dumps(stats))
     cfg = toy_config(tmp_path, 8)
     cfg.data.sources = [{"root": str(data), "kind": "interhand"}]
     result = fit(cfg, command="handhdr train toy --data data")
@@ -28,8 +30,9 @@ def test_export_best_and_last_with_a_model_card(tmp_path, toy_config):
     torch.testing.assert_close(state["weight"], ckpt["state_dict"]["net.weight"].half().float())
     text = card.read_text()
     assert card == tmp_path / "w" / "toy.md"
-    assert "handhdr train toy --data data" in text and '"seed": 7' in text
+    assert "handhdr train toy --data data" in text and '"seed": 7' in text and '"num": 100' in text
     assert "| miou | 0.9000 |" in text and "made by a test" in text
+    assert "| run | 8 steps, " in text and meta["train_seconds"] > 0
     assert find_checkpoint(result.run_dir, "best").name == "best.ckpt"
 
 

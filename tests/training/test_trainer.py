@@ -35,11 +35,17 @@ def test_resume_continues_step_counter_optimizer_and_schedule(tmp_path, toy_conf
     assert full.global_step == 10
 
     cfg = toy_config(tmp_path, 10, "crashed")
+    cfg.trainer.checkpoint_every_n_steps = 1000  # only the interruption saves
     with pytest.raises((KeyboardInterrupt, SystemExit)):
         fit(cfg, callbacks=[Crash(at=6)])
     crashed = torch.load(last_checkpoint(tmp_path / "crashed"), weights_only=True)
-    assert crashed["global_step"] == 6  # saved after every step: step 6 is the last done
+    assert crashed["global_step"] == 6  # saved when interrupted: 6 steps were done
+    assert sorted(p.name for p in (tmp_path / "crashed" / "checkpoints").iterdir()) == [
+        "best.ckpt",
+        "last.ckpt",
+    ]
     assert next(iter(crashed["optimizer_states"][0]["state"].values()))["step"] == 6
+    assert read_run_info(tmp_path / "crashed")["global_step"] == 6
 
     resumed = fit(cfg, resume=True)
     ckpt = torch.load(resumed.last_checkpoint, weights_only=True)

@@ -72,6 +72,8 @@ def run_stage(
         result = fit(cfg, resume=resume, command=command)
     except (ConfigError, FileExistsError, FileNotFoundError, DatasetFormatError) as exc:
         raise fail(str(exc)) from exc
+    if not result.is_global_zero:
+        return
     typer.echo(
         f"{stage}: step {result.global_step}, {result.train_seconds / 60:.1f} min of training; "
         f"run folder {result.run_dir}"

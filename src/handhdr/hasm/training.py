@@ -108,8 +108,8 @@ class HASMTask(L.LightningModule):
         union = self.trainer.strategy.reduce(self._val_union.clone(), reduce_op="sum")
         ious = iou_from_totals(inter.cpu().numpy(), union.cpu().numpy())
         for name, value in ious.items():
-            if value is not None:
-                self.log(f"val/{name}", value, prog_bar=name == "miou", sync_dist=False)
+            if value is not None:  # already summed over processes: the same on every rank
+                self.log(f"val/{name}", value, prog_bar=name == "miou", sync_dist=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
         o = self.cfg.optim

@@ -20,8 +20,12 @@ from omegaconf import OmegaConf
 from handhdr.training.trainer import best_checkpoint, get_stage, last_checkpoint, read_run_info
 from handhdr.training.weights import save_weights, write_model_card
 
-# a file our synthetic generator may leave in a dataset folder, describing its recipe
-_RECIPE_FILES = ("synth.json", "recipe.json")
+# what ``handhdr synth`` records about a split it generated
+_SYNTH_STATS = "synth/{split}/stats.json"
+
+
+def _minutes(seconds: float | None) -> str:
+    return "unknown" if seconds is None else f"{seconds / 60:.1f} min"
 
 
 def find_checkpoint(run_dir: str | os.PathLike[str], which: str = "best") -> Path:
@@ -65,6 +69,7 @@ def export_checkpoint(
         **stage.weights_metadata(cfg),
         "config": cfg.name,
         "global_step": int(ckpt.get("global_step", 0)),
+        "train_seconds": ckpt.get("callbacks", {}).get("TrainingClock", {}).get("seconds"),
         "source_checkpoint": Path(checkpoint).name,
         "dtype": str(dtype).removeprefix("torch."),
     }
@@ -72,16 +77,17 @@ def export_checkpoint(
     return path, metadata
 
 
-def data_recipe(sources: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per training source: its folder, kind, and the generator's recipe if it left one."""
+def data_recipe(sources: list[Mapping[str, Any]], split: str) -> dict[str, Any]:
+    """Per training source: its folder, kind, and the recipe our generator recorded
+    (``synth/{split}/stats.json``: seed, size, mix, ...) when it made the data."""
     recipe: dict[str, Any] = {}
     for source in sources:
         root = Path(str(source["root"]))
         entry: dict[str, Any] = {"kind": source.get("kind", "auto")}
-        for name in _RECIPE_FILES:
-            if (root / name).is_file():
-                entry["recipe"] = json.loads((root / name).read_text())
-                break
+        stats = root / _SYNTH_STATS.format(split=split)
+        if stats.is_file():
+            recorded = json.loads(stats.read_text())
+            entry["generator"] = {"num": recorded.get("num"), **recorded.get("config", {})}
         recipe[str(root)] = entry
     return recipe
 
@@ -113,19 +119,31 @@ def export_run(
             "inference": metadata.get("inference", {}),
             "weights": f"{weights.name} ({metadata['dtype']}, sha256 {digest[:16]}...)",
         },
-        "Training data": data_recipe(list(OmegaConf.to_container(cfg.data.sources))),  # type: ignore[arg-type]
+        "Training data": data_recipe(
+            list(OmegaConf.to_container(cfg.data.sources)),  # type: ignore[arg-type]
+            str(cfg.data.train_split),
+        ),
         "Training": {
-            "checkpoint": f"{which} ({checkpoint.name}), step {metadata['global_step']}",
-            "steps (run)": info.get("global_step"),
-            "training time (s)": info.get("train_seconds"),
+            "exported checkpoint": f"{which} ({checkpoint.name}), step {metadata['global_step']}",
+            "training time to that checkpoint": _minutes(metadata.get("train_seconds")),
+            "run": f"{info.get('global_step')} steps, {_minutes(info.get('train_seconds'))}"
+            if info
+            else "(no run_info.json)",
             "devices": f"{info.get('accelerator')} x {info.get('devices')}, "
-            f"{info.get('num_nodes')} node(s), precision {info.get('precision')}",
+            f"{info.get('num_nodes')} node(s), precision {info.get('precision')}"
+            if info
+            else "(no run_info.json)",
             f"best {info.get('monitor')}": info.get("best_score"),
         },
         "Commands": f"```\n{commands}\n```",
     }
     if metrics:
-        sections["Evaluation"] = dict(metrics)
+        sections["Evaluation"] = {
+            k: v for k, v in metrics.items() if not isinstance(v, (dict, list))
+        }
+        if "root" in metrics and "split" in metrics:
+            source = [{"root": metrics["root"], "kind": "interhand"}]
+            sections["Evaluation data"] = data_recipe(source, str(metrics["split"]))
     if notes:
         sections["Notes"] = notes
     sections["Licence"] = "Apache-2.0, like the handhdr code; trained on synthetic data only."

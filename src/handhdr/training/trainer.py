@@ -8,7 +8,8 @@ the rest:
   ``trainer.num_nodes``, ``trainer.strategy``: e.g. ``ddp``); mixed precision on GPU;
 * a run folder ``{run.root}/{run.name or stage-config}/`` with ``config.yaml``,
   ``command.txt`` (every command that trained it), ``checkpoints/last.ckpt`` (every
-  ``trainer.checkpoint_every_n_steps`` steps and at the end), ``checkpoints/best.ckpt``
+  ``trainer.checkpoint_every_n_steps`` steps, at the end, and when training is
+  interrupted: Ctrl-C, SIGTERM, an error), ``checkpoints/best.ckpt``
   (best validation score), ``logs/csv/version_N/metrics.csv`` and
   ``logs/tensorboard/version_N/`` (one version per session), ``run_info.json``;
 * ``resume=True`` continues from ``checkpoints/last.ckpt``: step counter, optimizer,
@@ -135,26 +136,34 @@ class TrainingClock(Callback):
         self.seconds = float(state_dict.get("seconds", 0.0))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write_info(trainer)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self._write_info(trainer)
+
+    def _write_info(self, trainer: L.Trainer) -> None:
         self.seconds, self._start = self._elapsed(), None
-        if trainer.is_global_zero:
-            best = next(
-                (c for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.monitor),
-                None,
-            )
-            score = best.best_model_score if best is not None else None
-            atomic_write_json(
-                self.run_dir / "run_info.json",
-                {
-                    "global_step": int(trainer.global_step),
-                    "train_seconds": round(self.seconds, 1),
-                    "monitor": best.monitor if best is not None else None,
-                    "best_score": float(score) if score is not None else None,
-                    "devices": trainer.num_devices,
-                    "num_nodes": trainer.num_nodes,
-                    "precision": str(trainer.precision),
-                    "accelerator": type(trainer.accelerator).__name__,
-                },
-            )
+        if not trainer.is_global_zero:
+            return
+        best = next(
+            (c for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None
+        )
+        score = best.best_model_score if best is not None else None
+        atomic_write_json(
+            self.run_dir / "run_info.json",
+            {
+                "global_step": int(trainer.global_step),
+                "train_seconds": round(self.seconds, 1),
+                "monitor": best.monitor if best is not None else None,
+                "best_score": float(score) if score is not None else None,
+                "devices": trainer.num_devices,
+                "num_nodes": trainer.num_nodes,
+                "precision": str(trainer.precision),
+                "accelerator": type(trainer.accelerator).__name__,
+            },
+        )
 
 
 @dataclass
@@ -166,6 +175,7 @@ class FitResult:
     last_checkpoint: Path
     best_checkpoint: Path | None
     train_seconds: float
+    is_global_zero: bool = True  # False in the other processes of a multi-process run
 
 
 def fit(
@@ -207,11 +217,13 @@ def fit(
     clock = TrainingClock(run_dir)
     every = int(t.checkpoint_every_n_steps)
     all_callbacks: list[Callback] = [
-        ModelCheckpoint(
+        ModelCheckpoint(  # last.ckpt: periodic, at the end, and when interrupted
             dirpath=ckpt_dir,
+            filename="last",  # what an interruption saves: last.ckpt, no second file
             every_n_train_steps=every,
             save_top_k=0,
             save_last=True,
+            save_on_exception=True,
             enable_version_counter=False,
         ),
         LearningRateMonitor(logging_interval="step"),
@@ -263,6 +275,7 @@ def fit(
         last_checkpoint=last,
         best_checkpoint=best if best.is_file() else None,
         train_seconds=clock.seconds,
+        is_global_zero=trainer.is_global_zero,
     )
 
 
