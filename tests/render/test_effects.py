@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import pytest
 
-from handhdr.render.effects import CameraEffects, apply_effects, sample_effects
+from handhdr.render.effects import (
+    BLUR_SIGMA_RANGE,
+    CameraEffects,
+    apply_effects,
+    blur_radius,
+    footprint,
+    sample_effects,
+)
 
 
 def _images():
@@ -52,3 +61,37 @@ def test_noise_larger_than_the_tile_and_sampling():
     effects = [sample_effects(np.random.default_rng(s)) for s in range(200)]
     assert any(e.jpeg_quality for e in effects) and any(e.blur_sigma for e in effects)
     assert any(e == CameraEffects(noise_offset=e.noise_offset) for e in effects)  # clean ones
+
+
+@pytest.mark.parametrize(
+    "effects",
+    [
+        CameraEffects(blur_sigma=BLUR_SIGMA_RANGE[1]),
+        CameraEffects(jpeg_quality=35),
+        CameraEffects(noise_sigma=4.0, blur_sigma=0.8, jpeg_quality=60),
+        CameraEffects(noise_sigma=4.0),
+    ],
+)
+def test_a_change_reaches_no_further_than_the_footprint(effects):
+    rng = np.random.default_rng(4)
+    reach = footprint(effects)
+    for _ in range(40):
+        a = rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)
+        b = a.copy()
+        y, x = int(rng.integers(0, 72)), int(rng.integers(0, 88))
+        b[y, x] = 255 - b[y, x]  # one pixel changed, anywhere on the block grid
+        out_a, out_b = apply_effects([a, b], effects)
+        rows, cols = np.nonzero((out_a != out_b).any(axis=2))
+        assert rows.size
+        assert np.maximum(abs(rows - y), abs(cols - x)).max() <= reach
+
+
+def test_blur_radius_is_opencvs_own_kernel():
+    image = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    for sigma in np.linspace(*BLUR_SIGMA_RANGE, 21):
+        effects = CameraEffects(blur_sigma=float(sigma))
+        np.testing.assert_array_equal(
+            apply_effects([image], effects)[0], cv2.GaussianBlur(image, (0, 0), float(sigma))
+        )
+        assert blur_radius(effects) <= 4 * sigma + 1
+    assert blur_radius(CameraEffects()) == 0 and footprint(CameraEffects()) == 0

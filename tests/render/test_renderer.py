@@ -11,7 +11,7 @@ import pytest
 from handhdr.camera import project
 from handhdr.datasets.schema import MASK_NAMES
 from handhdr.render.background import ProceduralBackgrounds
-from handhdr.render.effects import CameraEffects
+from handhdr.render.effects import CameraEffects, footprint
 from handhdr.render.mesh import uv_sphere
 from handhdr.render.renderer import HandGeometry, Renderer, Scene
 
@@ -19,6 +19,7 @@ RENDERER = Renderer(ProceduralBackgrounds(bank_size=4, size=96))
 STRONG_EFFECTS = CameraEffects(
     noise_sigma=4.0, noise_offset=(7, 3), blur_sigma=1.0, jpeg_quality=40
 )
+BLUR = CameraEffects(noise_sigma=3.0, noise_offset=(2, 5), blur_sigma=1.3)
 
 
 def _render(scene: Scene, seed: int = 0, effects: CameraEffects | None = None):
@@ -86,10 +87,18 @@ def test_a_seed_gives_identical_output(two_hand_scene):
     np.testing.assert_array_equal(masks[0], masks[1])
 
 
-@pytest.mark.parametrize("effects", [CameraEffects(), STRONG_EFFECTS])
+def _near_hands(result, effects: CameraEffects) -> np.ndarray:
+    """Both amodal masks dilated by the effects' footprint."""
+    size = 2 * footprint(effects) + 1
+    hands = (result.amodal("right") | result.amodal("left")).astype(np.uint8)
+    return cv2.dilate(hands, np.ones((size, size), np.uint8)).astype(bool)
+
+
+@pytest.mark.parametrize("effects", [CameraEffects(), BLUR, STRONG_EFFECTS])
 def test_ground_truth_equals_the_image_outside_the_hands(two_hand_scene, effects):
     result, _ = _render(two_hand_scene, effects=effects)
-    outside = ~(result.amodal("right") | result.amodal("left"))
+    outside = ~_near_hands(result, effects)
+    assert outside.sum() > 0.1 * outside.size
     for side, other in (("right", "left"), ("left", "right")):
         gt = result.hdr_gt[side]
         np.testing.assert_array_equal(gt[outside], result.image[outside])
@@ -112,6 +121,23 @@ def test_ground_truth_equals_the_image_outside_the_hands(two_hand_scene, effects
         # the left hand is complete in its ground truth: its hidden part is drawn
         hidden = result.amodal("left") & ~result.visible("left")
         assert (result.hdr_gt["left"][hidden] != result.image[hidden]).any(axis=1).mean() > 0.9
+
+
+@pytest.mark.parametrize("effects", [BLUR, STRONG_EFFECTS])
+def test_ground_truth_has_no_trace_of_the_removed_hand(two_hand_scene, two_hands, effects):
+    # without forearms (the removed hand's forearm stays in its ground truth) the ground
+    # truth of a hand is, pixel for pixel, the render of that hand alone with the same look
+    bare = dataclasses.replace(two_hand_scene, forearms=False)
+    result, look = _render(bare, effects=effects)
+    for side, other in (("right", "left"), ("left", "right")):
+        alone = RENDERER.render(Scene(bare.camera, [two_hands[side]], forearms=False), look=look)
+        np.testing.assert_array_equal(result.hdr_gt[side], alone.image)
+        # the removed hand's halo, just outside its mask, is in the image and gone here
+        size = 2 * footprint(effects) + 1
+        ring = cv2.dilate(result.amodal(other).astype(np.uint8), np.ones((size, size), np.uint8))
+        ring = ring.astype(bool) & ~result.amodal(other) & ~result.amodal(side)
+        halo = (result.image[ring] != alone.image[ring]).any(axis=1)
+        assert halo.sum() > 10
 
 
 def test_forearms_belong_to_no_mask(two_hand_scene):

@@ -17,8 +17,13 @@ mm (inf where no hand or forearm); ``occlusion[side]`` = 1 - visible / amodal ar
 
 Guarantees (tested in ``tests/render``): visible within amodal; the two visible masks
 never overlap; a hand's amodal mask equals the mask of a render of that hand alone;
-forearms are in no mask; outside the union of the amodal masks every ``hdr_gt`` equals
-the image exactly, camera effects included; the same look gives identical output.
+forearms are in no mask; the same look gives identical output. ``hdr_gt[t]`` is a clean
+frame of its own (background, forearms, hand ``t``; no other hand) under the image's
+camera effects (same blur kernel and noise field, its own JPEG round trip): it equals
+the image exactly outside the two hands' amodal masks dilated by the effects'
+footprint (:func:`handhdr.render.effects.footprint`: blur radius + 1 px, 0 without
+blur, + 16 px with JPEG); nearer to the removed hand it shows the background as it
+would look without that hand.
 
 Backend and determinism. Rasterisation is our own, in numpy
 (:mod:`handhdr.render.raster`): vertex positions are snapped to a 1/256-pixel grid and

@@ -3,6 +3,11 @@
 The same effects, with the same noise pattern, are applied to the image and to the
 de-occlusion/removal ground truth images of a sample, so that a network learns to
 recover hands, not to undo a camera.
+
+Every effect is local: a pixel of the output depends only on the input pixels within
+:func:`footprint` of it (Chebyshev distance). Noise is per pixel; the blur reaches its
+kernel radius; a JPEG round trip (4:2:0, 16x16 blocks) reaches the rest of a pixel's
+block and, through the decoder's chroma interpolation, one pixel into the next block.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import numpy as np
 
 _TILE = 1024
 _TILE_SIGMA = 24.0  # standard deviation stored in the int8 noise tile
+BLUR_SIGMA_RANGE = (0.3, 1.3)  # what sample_effects draws, in pixels
+JPEG_REACH = 16  # a 16x16 block, less its own pixel, plus 1 px of chroma interpolation
 
 
 @dataclass(frozen=True)
@@ -31,9 +38,24 @@ def sample_effects(rng: np.random.Generator) -> CameraEffects:
     """Random, mostly mild camera effects."""
     noise = float(rng.uniform(0.5, 6.0)) if rng.random() < 0.7 else 0.0
     offset = (int(rng.integers(0, _TILE // 2)), int(rng.integers(0, _TILE // 2)))
-    blur = float(rng.uniform(0.3, 1.3)) if rng.random() < 0.35 else 0.0
+    blur = float(rng.uniform(*BLUR_SIGMA_RANGE)) if rng.random() < 0.35 else 0.0
     jpeg = int(rng.integers(35, 90)) if rng.random() < 0.3 else None
     return CameraEffects(noise, offset, blur, jpeg)
+
+
+def blur_radius(effects: CameraEffects) -> int:
+    """Radius in pixels of the Gaussian blur kernel (0: no blur); OpenCV's own choice
+    for 8-bit images (size ``round(6 sigma + 1)``, made odd)."""
+    if effects.blur_sigma <= 0:
+        return 0
+    return (int(np.rint(6.0 * effects.blur_sigma + 1.0)) | 1) // 2
+
+
+def footprint(effects: CameraEffects) -> int:
+    """How far (pixels, Chebyshev) a change of the input can change the output: the
+    blur radius + 1 px when blurring (0 otherwise), plus :data:`JPEG_REACH` with JPEG."""
+    reach = blur_radius(effects) + 1 if effects.blur_sigma > 0 else 0
+    return reach + (JPEG_REACH if effects.jpeg_quality is not None else 0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,7 +81,8 @@ def apply_effects(images: list[np.ndarray], effects: CameraEffects) -> list[np.n
         return []
     out = list(images)
     if effects.blur_sigma > 0:
-        out = [cv2.GaussianBlur(im, (0, 0), effects.blur_sigma) for im in out]
+        size = 2 * blur_radius(effects) + 1
+        out = [cv2.GaussianBlur(im, (size, size), effects.blur_sigma) for im in out]
     if effects.noise_sigma > 0:
         noise = _noise(out[0].shape[:2], effects.noise_offset).astype(np.float32)
         noise = np.rint(noise * (effects.noise_sigma / _TILE_SIGMA)).astype(np.int16)

@@ -13,11 +13,18 @@ Compositing rules (what the tests check):
 * visible masks come from the depth test against both hands and the forearms; at
   equal depth the right hand wins over the left, and hands win over forearms;
 * forearms belong to no mask; they stay in the ground truth images;
-* the ground truth of hand ``t`` shows ``t`` complete over the background and the
-  forearms: the other hand is removed and neither it nor its forearm hides ``t``;
-  ``t``'s own forearm keeps its place (it covers the seam at the wrist, as in the
-  image). Outside the union of the two amodal masks it equals the image exactly, also
-  after camera effects (the pixels are copied from the image there).
+* the ground truth of hand ``t`` is its own clean frame: ``t`` complete over the
+  background and the forearms; the other hand is removed and neither it nor its
+  forearm hides ``t``; ``t``'s own forearm keeps its place (it covers the seam at the
+  wrist, as in the image);
+* camera effects: the image and every ground truth get the same realisation (blur
+  kernel, noise field; each its own JPEG round trip). A hand reaches at most
+  :func:`~handhdr.render.effects.footprint` pixels beyond its amodal mask (blur
+  radius + 1 px, 0 without blur; plus 16 px with JPEG), so outside the union of the
+  two amodal masks dilated by that footprint (a square of side 2 * footprint + 1) the
+  ground truth equals the image exactly (the pixels are copied from it there). Nearer
+  to the removed hand it shows the background as it would look without that hand: no
+  blurred halo or JPEG ringing of the removed hand.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from handhdr.hand.model_data import HandModelData
 from handhdr.joints import HANDS
 from handhdr.render.background import BackgroundSource, ProceduralBackgrounds
 from handhdr.render.colour import linear_to_srgb
-from handhdr.render.effects import CameraEffects, apply_effects, sample_effects
+from handhdr.render.effects import CameraEffects, apply_effects, footprint, sample_effects
 from handhdr.render.forearm import (
     ForearmMesh,
     ForearmStyle,
@@ -508,11 +515,16 @@ def _composite(scene: Scene, look: Look, layers: dict[str, _Layer]) -> RenderRes
         nearest = np.max([inv_depth[n] for n in order], axis=0)
         depth[union] = (1.0 / nearest).astype(np.float32)
     depth = depth.reshape(h, w)
-    # camera effects on every image alike; outside the hands the ground truth is the image
+    # the same camera effects on every frame; where neither hand can have reached the
+    # ground truth is the image (copied, so that equality holds by construction)
     sides = list(hdr_gt)
     processed = apply_effects([image] + [hdr_gt[s] for s in sides], look.effects)
     image = processed[0]
-    outside = (~(masks[0] | masks[2])).view(np.uint8)
+    near = (masks[0] | masks[2]).view(np.uint8)
+    reach = footprint(look.effects)
+    if reach and sides:
+        near = cv2.dilate(near, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    outside = (near == 0).view(np.uint8)
     for s, gt in zip(sides, processed[1:], strict=True):
         hdr_gt[s] = cv2.copyTo(image, outside, gt)
     return RenderResult(image=image, masks=masks, hdr_gt=hdr_gt, depth=depth, occlusion=occlusion)

@@ -9,10 +9,11 @@ come from :func:`handhdr.synth.seeding.sample_streams`. Steps:
 4. scene (:mod:`handhdr.synth.scenes`) seen from a viewpoint of the chosen view,
    placed so the hands fill a realistic part of the frame; with an occlusion window
    the scene and viewpoint are drawn again (same look) until the most occluded hand
-   of an interacting scene falls inside it, at most ``occlusion_tries`` times;
-5. one render gives the image, the four masks, the per-hand ground truth and the
-   occlusion ratios; joints, validity, camera and hand-model parameters (world
-   frame) make the record.
+   of an interacting scene falls inside it, at most ``occlusion_tries`` times; each
+   try is tested on the renderer's labels alone (masks and occlusion, no shading);
+5. one render of the accepted scene gives the image, the four masks, the per-hand
+   ground truth and the occlusion ratios; joints, validity, camera and hand-model
+   parameters (world frame) make the record.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ class RenderFactory:
         shift = place_in_view(rng, points @ rotation.T, camera, c.view, c.width, c.height)
         return {side: hand.moved(rotation, shift) for side, hand in scene.hands.items()}
 
-    def render(self, hands: dict[str, PosedHand], camera: Camera, look: Any) -> Any:
-        """One render of camera-frame hands with a fixed look."""
+    def render_scene(self, hands: dict[str, PosedHand], camera: Camera) -> Any:
+        """The renderer's scene of camera-frame hands (metres) seen by ``camera``."""
         from handhdr.render.renderer import HandGeometry, PinholeCamera
         from handhdr.render.renderer import Scene as RenderScene
 
@@ -108,8 +109,11 @@ class RenderFactory:
             HandGeometry.from_model(self.kit.data[side], h.vertices * 1000.0, h.joints * 1000.0)
             for side, h in hands.items()
         ]
-        scene = RenderScene(PinholeCamera(camera.intrinsics, c.width, c.height), geometry)
-        return self.renderer.render(scene, look=look)
+        return RenderScene(PinholeCamera(camera.intrinsics, c.width, c.height), geometry)
+
+    def render(self, hands: dict[str, PosedHand], camera: Camera, look: Any) -> Any:
+        """One render of camera-frame hands with a fixed look."""
+        return self.renderer.render(self.render_scene(hands, camera), look=look)
 
     def make(self, index: int) -> SynthSample:
         """Sample ``index``."""
@@ -128,13 +132,16 @@ class RenderFactory:
             scene = self.scene(streams["scene"], hand_type)
             counters.update(scene.counters)
             hands = self.view(streams["camera"], scene, camera)
-            result = self.render(hands, camera, look)
-            if in_window(result.occlusion, window):
+            if window is None:
+                break
+            labels = self.renderer.labels(self.render_scene(hands, camera), look)
+            if in_window(labels.occlusion, window):
                 break
             if attempt + 1 < c.occlusion_tries:
                 counters["occlusion_resamples"] += 1
         else:
             counters["occlusion_window_missed"] += 1
+        result = self.render(hands, camera, look)
         return self._sample(index, hand_type, scene, hands, camera, result, counters)
 
     def _sample(
