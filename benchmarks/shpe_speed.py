@@ -6,7 +6,9 @@ of 1 and 2 crops: the pipeline runs two hands per frame), and for ``lite`` the t
 of one training step (forward, eq. (5), backward, Adam) at the config's batch size,
 from which the steps that fit in 60 minutes follow. Each figure is the minimum and
 the median over repeats, so that other jobs sharing the CPU show as a gap between
-the two. Run: ``python benchmarks/shpe_speed.py [--threads 2] [--repeats 30]``.
+the two, and the median CPU time of this process (with ``--threads 1`` it is the
+compute itself, whatever else runs). Run:
+``python benchmarks/shpe_speed.py [--threads 2] [--repeats 30] [--configs lite paper]``.
 """
 
 from __future__ import annotations
@@ -44,20 +46,21 @@ def gmac(model: DetNet) -> float:
     return total[0] / 1e9
 
 
-def timed(fn, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """(min, median) seconds of ``fn()``."""
+def timed(fn, repeats: int, warmup: int = 3) -> tuple[float, float, float]:
+    """(min, median) wall seconds and median CPU seconds (this process) of ``fn()``."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return min(wall), float(np.median(wall)), float(np.median(cpu))
 
 
-def training_step_seconds(model: DetNet, cfg, repeats: int) -> tuple[float, float]:
-    """(min, median) seconds of one training step at the config's batch size."""
+def training_step_seconds(model: DetNet, cfg, repeats: int) -> tuple[float, float, float]:
+    """:func:`timed` of one training step at the config's batch size."""
     model.train()
     weights = loss_weights(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -102,17 +105,17 @@ def main() -> None:
         for batch in (1, 2):
             images = np.random.default_rng(0).random((batch, 3, size, size), dtype=np.float32)
             for label, run in (("torch", runner), ("onnxruntime", onnx_runner)):
-                lo, med = timed(lambda run=run, images=images: run(images), repeats)
+                lo, med, cpu = timed(lambda run=run, images=images: run(images), repeats)
                 print(
                     f"  {label:12s} batch {batch}: {1000 * lo / batch:7.1f} / "
-                    f"{1000 * med / batch:7.1f} ms per crop"
+                    f"{1000 * med / batch:7.1f} ms per crop, CPU {1000 * cpu / batch:7.1f} ms"
                 )
         if name == "lite":
-            lo, med = training_step_seconds(model, cfg, max(3, args.repeats // 5))
+            lo, med, cpu = training_step_seconds(model, cfg, max(3, args.repeats // 5))
             b = int(cfg.data.batch_size)
             print(
-                f"  training step, batch {b}: {lo:.2f} / {med:.2f} s -> {int(3600 / lo)} / "
-                f"{int(3600 / med)} steps in 60 min (model only, no data loading)"
+                f"  training step, batch {b}: {lo:.2f} / {med:.2f} s (CPU {cpu:.2f} s) -> "
+                f"{int(3600 / lo)} / {int(3600 / med)} steps in 60 min (model only)"
             )
 
 

@@ -118,3 +118,16 @@ def test_bad_options_fail_clearly(root, tmp_path, extra, message):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_mediapipe_without_the_extra_says_how_to_install(root, tmp_path):
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("the mediapipe extra is installed here")
+    args = ["eval-shpe", "--root", str(root), "--out", str(tmp_path), "--estimator", "mediapipe"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert 'pip install "handhdr[mediapipe]"' in result.output

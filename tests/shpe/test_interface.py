@@ -56,7 +56,7 @@ def test_crop_inputs_uint8_float_and_torch():
     np.testing.assert_array_equal(crops_as_float(torch.from_numpy(crops)), as_float)
     np.testing.assert_array_equal(crops_as_uint8(as_float), crops)
     np.testing.assert_array_equal(crops_as_uint8(crops), crops)
-    np.testing.assert_allclose(crops_as_float(np.full((1, 3, 4, 4), 1.5)), 1.0)
+    np.testing.assert_allclose(crops_as_float(np.full((1, 3, 4, 4), 1.0004)), 1.0)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +66,7 @@ def test_crop_inputs_uint8_float_and_torch():
         (np.zeros((2, 3, 8, 6), np.uint8), r"\(B, 3, S, S\)"),
         (np.zeros((2, 3, 8, 8), np.int32), "uint8 or floating"),
         (np.full((1, 3, 4, 4), np.nan), "NaN"),
+        (np.full((1, 3, 4, 4), 200.0), "pass uint8"),
     ],
 )
 def test_bad_crops_are_refused(bad, message):

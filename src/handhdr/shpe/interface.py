@@ -41,6 +41,8 @@ import numpy as np
 
 from handhdr.joints import MIDDLE_MCP, NUM_HAND_JOINTS, WRIST
 
+_FLOAT_SLACK = 1e-3  # float crops may leave [0, 1] by rounding error, not more
+
 
 @dataclass
 class HandPoseResult:
@@ -107,8 +109,8 @@ def crops_as_float(crops: Any) -> np.ndarray:
     """Validate a batch of crops and return it as ``(B, 3, S, S)`` float32 in ``[0, 1]``.
 
     Accepts numpy arrays and torch tensors, ``uint8`` (divided by 255) or floating
-    point (taken as ``[0, 1]``, clipped). Anything else is a ``ValueError`` that says
-    what was expected.
+    point in ``[0, 1]`` (rounding slack clipped). Anything else -- including float images
+    in 0-255 -- is a ``ValueError`` that says what was expected.
     """
     if hasattr(crops, "detach"):  # a torch tensor, without importing torch here
         crops = crops.detach().cpu().numpy()
@@ -121,6 +123,11 @@ def crops_as_float(crops: Any) -> np.ndarray:
         raise ValueError(f"crops must be uint8 or floating point in [0, 1], got {crops.dtype}")
     if not np.isfinite(crops).all():
         raise ValueError("crops contain NaN or infinite values")
+    if crops.size and (crops.min() < -_FLOAT_SLACK or crops.max() > 1.0 + _FLOAT_SLACK):
+        raise ValueError(
+            f"float crops must be in [0, 1], got values in [{crops.min():.3g}, "
+            f"{crops.max():.3g}]; pass uint8 for 0-255 images"
+        )
     return np.clip(crops, 0.0, 1.0).astype(np.float32, copy=False)
 
 
