@@ -93,7 +93,8 @@ def test_detnet_weights_on_both_backends(root, tmp_path):
     for backend in ("torch", "onnx"):
         out = tmp_path / backend
         args = ["eval-shpe", "--root", str(root), "--out", str(out), "--weights", str(weights)]
-        result = CliRunner().invoke(app, [*args, "--backend", backend, "--limit", "4"])
+        extra = ["--backend", backend, "--limit", "4", "--threads", "1"]
+        result = CliRunner().invoke(app, [*args, *extra])
         assert result.exit_code == 0, result.output
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["estimator"]["backend"] == backend

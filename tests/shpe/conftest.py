@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import make_fixture_dataset
@@ -50,6 +51,16 @@ def make_single_hand_dataset(
     if masks:
         write_hull_masks(root, split)
     return InterHandDataset(root, split)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks: extra threads only add synchronisation, which costs seconds per
+    test when other jobs share the CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

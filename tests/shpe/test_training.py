@@ -76,7 +76,7 @@ def test_train_export_and_resume_on_the_shared_trainer(sh_root, tmp_path):
         "model.squeeze_channels=8", "model.head_channels=8",
         "trainer.max_steps=4", "trainer.val_every_n_steps=2",
         "trainer.checkpoint_every_n_steps=2", "trainer.progress_bar=false",
-        "trainer.accelerator=cpu", "data.batch_size=2", "data.num_workers=0",
+        "trainer.accelerator=cpu", "trainer.threads=1", "data.batch_size=2", "data.num_workers=0",
         f"run.root={tmp_path}",
     ]  # fmt: skip
     cfg = load_config("shpe", "lite", overrides, data=[str(sh_root)])
