@@ -52,3 +52,13 @@ def test_bad_weights_are_refused(tmp_path):
         load_detnet(other)
     with pytest.raises(ValueError, match="backend"):
         detnet_estimator(other, backend="tflite")
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(weights_file):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    _, path = weights_file
+    with pytest.raises(ValueError, match="CUDA"):
+        detnet_estimator(path, device="cuda")
+    with pytest.raises(ValueError, match="CUDA"):
+        detnet_estimator(path, backend="onnx", device="cuda")

@@ -133,7 +133,7 @@ class OnnxRunner:
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda"):
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise RuntimeError("onnxruntime has no CUDA provider here; use --device cpu")
+                raise ValueError("onnxruntime has no CUDA provider here; use device cpu")
             providers.insert(0, "CUDAExecutionProvider")
         self.session = ort.InferenceSession(str(path), options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name

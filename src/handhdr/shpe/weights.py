@@ -79,6 +79,8 @@ def detnet_estimator(
 
     if backend not in ("torch", "onnx"):
         raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    if backend == "torch" and device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("CUDA is not available to PyTorch here; use device cpu")
     if backend == "onnx" and str(weights).endswith(".onnx"):
         meta = onnx_metadata(weights)
         if meta.get("stage") != "shpe":
