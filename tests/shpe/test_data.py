@@ -55,3 +55,9 @@ def test_aih_folders_are_refused_with_a_reason(tmp_path):
     (tmp_path / "syn_cfgs").mkdir()
     with pytest.raises(ValueError, match="no joint annotations"):
         open_interhand(str(tmp_path), "auto", "train")
+
+
+def test_a_split_without_usable_hands_is_refused(sh_root, tmp_path):
+    cfg = _config(sh_root, tmp_path, **{"data.min_valid_joints": 22})
+    with pytest.raises(ValueError, match="no usable hand"):
+        SHPEDataModule(cfg).prepare_data()

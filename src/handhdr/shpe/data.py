@@ -109,10 +109,20 @@ class SHPEDataModule(L.LightningDataModule):
         d, settings = self.cfg.data, crop_settings(self.cfg)
         reader = open_interhand(root, kind, split)
         entries = hand_entries(reader, list(d.hand_types), int(d.min_valid_joints))
+        if len(entries) == 0:
+            raise ValueError(
+                f"{root} ({split}): no usable hand (hand types {list(d.hand_types)}, wrist and "
+                f"middle MCP annotated, at least {d.min_valid_joints} joints)"
+            )
         crops = ContextCrops(reader, entries, settings)
         if not d.cache:
             return crops
-        extra = {"hand_types": sorted(d.hand_types), "min_valid_joints": int(d.min_valid_joints)}
+        annotations = reader.files.data.stat()  # a regenerated dataset gets a new cache
+        extra = {
+            "hand_types": sorted(d.hand_types),
+            "min_valid_joints": int(d.min_valid_joints),
+            "annotations": [annotations.st_size, annotations.st_mtime_ns],
+        }
         folder = Path(self.cache_dir) / cache_key(root, split, settings, extra)
         if build:
             return build_cache(crops, folder, num_workers=int(d.num_workers))
