@@ -12,6 +12,7 @@ from handhdr.cli.app import app
 
 # one module per command (or group of closely related commands)
 _COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
     "info",
     "evaluate",
     "mano",
