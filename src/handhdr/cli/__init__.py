@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "eval_hdr",
     "preview",
     "eval_shpe",
+    "render_masks",
 )
 
 for _name in _COMMAND_MODULES:

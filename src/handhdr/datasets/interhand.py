@@ -702,6 +702,28 @@ class InterHandDataset:
         """``(N, 4)`` float32 annotation boxes ``[x, y, w, h]``."""
         return self._bbox
 
+    @property
+    def captures(self) -> np.ndarray:
+        """``(N,)`` int64 capture id of each row."""
+        return self._capture
+
+    @property
+    def frame_indices(self) -> np.ndarray:
+        """``(N,)`` int64 ``frame_idx`` of each row."""
+        return self._frame_idx
+
+    @property
+    def image_sizes(self) -> np.ndarray:
+        """``(N, 2)`` int32 ``(width, height)`` of each row's image."""
+        return np.stack([self._width, self._height], axis=1)
+
+    def camera_parameters(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """World-to-camera rotation ``(n, 3, 3)``, camera position ``(n, 3)`` mm (both
+        float64; ``X_cam = R (X_world - campos)``) and intrinsics ``(n, 3, 3)`` of ``rows``."""
+        cams = self._cam_row[np.asarray(rows, dtype=np.int64)]
+        table = self._cameras
+        return table.rotation[cams], table.campos[cams], table.intrinsics[cams]
+
     def index_of(self, file_name: str) -> int:
         """Row of ``file_name`` (relative to ``images/{split}/``)."""
         try:
