@@ -234,8 +234,11 @@ def _results(
         finally:
             torch.set_num_threads(threads)
         return
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["torch", __name__])  # imported once, not per worker
+    else:
+        context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker, initargs=(str(mano_dir),)) as pool:
         yield from pool.imap_unordered(_render_job, jobs, chunksize=1)
 
