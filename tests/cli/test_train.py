@@ -39,8 +39,8 @@ TINY = {
         "power": 1.0,
     },
     "trainer": {
-        "max_steps": 3,
-        "val_every_n_steps": 3,
+        "max_steps": 2,
+        "val_every_n_steps": 2,
         "checkpoint_every_n_steps": 1,
         "log_every_n_steps": 1,
         "progress_bar": False,
@@ -51,7 +51,7 @@ TINY = {
 
 def test_train_resume_and_export(tmp_path):
     make_mask_fixture(tmp_path / "ds", "train", seed=0, num_frames=2)
-    make_mask_fixture(tmp_path / "ds", "val", seed=1, num_captures=1, num_frames=2)
+    make_mask_fixture(tmp_path / "ds", "val", seed=1, num_captures=1, num_frames=1)
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
     runner = CliRunner()
@@ -67,16 +67,16 @@ def test_train_resume_and_export(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "hasm-tiny"
-    assert "step 3" in result.output and (run / "checkpoints" / "best.ckpt").is_file()
+    assert "step 2" in result.output and (run / "checkpoints" / "best.ckpt").is_file()
 
     # the same command again would overwrite the run: refused
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "--resume" in result.output
-    result = runner.invoke(app, [*args, "--resume", "trainer.max_steps=5"])
+    result = runner.invoke(app, [*args, "--resume", "trainer.max_steps=3"])
     assert result.exit_code == 0, result.output
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    assert ckpt["global_step"] == 5
-    assert next(iter(ckpt["optimizer_states"][0]["state"].values()))["step"] == 5
+    assert ckpt["global_step"] == 3
+    assert next(iter(ckpt["optimizer_states"][0]["state"].values()))["step"] == 3
     assert len((run / "command.txt").read_text().splitlines()) == 2
 
     out = tmp_path / "weights" / "hasm_tiny.safetensors"
@@ -99,6 +99,11 @@ def test_train_resume_and_export(tmp_path):
     assert result.exit_code == 0, result.output
     model, settings = load_hasm(out)
     assert settings.size == 32 and model.config.hidden_sizes == [8, 16, 32, 64]
+    # a checkpoint loads directly too, to the same network (up to the fp16 of the export)
+    from_ckpt, ckpt_settings = load_hasm(run / "checkpoints" / "last.ckpt")
+    assert ckpt_settings == settings
+    for key, value in from_ckpt.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value, atol=1e-2, rtol=1e-3)
     assert "| miou | 0.5000 |" in out.with_suffix(".md").read_text()
 
 

@@ -40,9 +40,13 @@ def save_hasm(
 
 
 def load_hasm(spec: str | os.PathLike[str] = "default") -> tuple[HASM, InferenceSettings]:
-    """The HASM network (eval mode, float32) and inference settings of a weights file."""
+    """The HASM network (eval mode, float32) and inference settings of a weights file
+    (``default``, ``.safetensors``) or of a training checkpoint (``.ckpt``)."""
     path = resolve_weights(spec, SHIPPED_NAME)
-    state, meta = load_weights(path)
+    if path.suffix == ".ckpt":
+        state, meta = _from_checkpoint(path)
+    else:
+        state, meta = load_weights(path)
     if meta.get("stage") != "hasm" or "model" not in meta:
         raise WeightsError(f"{path}: not HASM weights (metadata stage {meta.get('stage')!r})")
     model = HASM(HASMConfig.from_dict(meta["model"]))
@@ -56,6 +60,20 @@ def load_hasm(spec: str | os.PathLike[str] = "default") -> tuple[HASM, Inference
     return model.eval(), settings
 
 
+def _from_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """State dict and weights metadata of the network inside a HASM training checkpoint."""
+    from handhdr.hasm.training import weights_metadata
+    from handhdr.training.export import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    config = ckpt["hyper_parameters"]["config"]
+    if config.get("stage") != "hasm":
+        raise WeightsError(f"{path}: a checkpoint of stage {config.get('stage')!r}, not hasm")
+    prefix = "model."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    return state, weights_metadata(config)
+
+
 def hasm_predictor(
     weights: str | os.PathLike[str] = "default",
     backend: str = "torch",
@@ -65,8 +83,9 @@ def hasm_predictor(
 ) -> HASMPredictor:
     """A coarse-to-fine :class:`HASMPredictor` on ``backend`` (``torch`` or ``onnx``).
 
-    ``weights``: ``default``, a ``.safetensors`` file, or (ONNX backend) an exported
-    ``.onnx`` file. ``overrides`` replace inference settings (e.g. ``box_scale``).
+    ``weights``: ``default``, a ``.safetensors`` file, a training checkpoint ``.ckpt``,
+    or (ONNX backend) an exported ``.onnx`` file. ``overrides`` replace inference
+    settings (e.g. ``box_scale``).
     """
     from handhdr.hasm.runtime import OnnxRunner, TorchRunner, export_onnx, onnx_metadata
 

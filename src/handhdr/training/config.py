@@ -40,6 +40,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
         "strategy": "auto",  # auto, ddp, ddp_spawn, ...
         "precision": "auto",  # auto: bf16/16-mixed on GPU, 32-true on CPU
         "max_steps": 1000,
+        "max_time": None,  # "DD:HH:MM:SS": stop (and checkpoint) when training has run this long
         "val_every_n_steps": 500,
         "limit_val_batches": 1.0,
         "checkpoint_every_n_steps": 200,

@@ -253,6 +253,7 @@ def fit(
         strategy=t.strategy,
         precision=resolve_precision(str(t.precision), str(t.accelerator)),
         max_steps=int(t.max_steps),
+        max_time=t.max_time,
         max_epochs=-1,
         val_check_interval=int(t.val_every_n_steps),
         check_val_every_n_epoch=None,
