@@ -76,8 +76,8 @@ class HASMPredictor:
         self._logit_threshold = math.log(s.threshold / (1.0 - s.threshold))
 
     def _segment(self, image: np.ndarray, window: Window, size: int) -> np.ndarray:
-        grid = self.runner(crop(image, window, size)[None])[0]
-        return grid
+        """Foreground logits ``(4, size/4, size/4)`` of one window of ``image``."""
+        return self.runner(crop(image, window, size)[None])[0]
 
     def __call__(self, image: np.ndarray) -> Segmentation:
         """Segment ``image`` (``H x W x 3`` RGB uint8)."""
