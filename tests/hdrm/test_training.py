@@ -46,6 +46,7 @@ def test_named_configs_and_ablations():
 def test_stage_two_overrides():
     cfg = load_config("hdrm", "lite", stage_overrides(2))
     assert cfg.train_stage == 2 and cfg.trainer.max_steps == 1200
+    assert cfg.trainer.max_time == "00:00:25:00"
     assert cfg.run.name == "hdrm-lite-stage2"
     assert cfg.stage2.init == "runs/hdrm-lite-stage1/checkpoints/last.ckpt"
     with pytest.raises(ValueError, match="1 or 2"):

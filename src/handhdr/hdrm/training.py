@@ -4,8 +4,8 @@ Two stages (paper Sec. 4): stage 1 trains on ground-truth masks; stage 2 starts 
 stage 1 (``stage2.init``) and fine-tunes on masks predicted by HASM
 (``stage2.hasm_weights``). ``handhdr train hdrm --stage 1|2`` picks the stage
 (:func:`stage_overrides`): each stage has its own run folder
-(``hdrm-{config}-stage{n}``), learning rate and number of steps (``stage{n}.lr``,
-``stage{n}.max_steps``).
+(``hdrm-{config}-stage{n}``), learning rate, number of steps and time limit
+(``stage{n}.lr``, ``stage{n}.max_steps``, ``stage{n}.max_time``).
 
 Optimisation (manual, one generator and one discriminator step per batch): Adam for
 both with betas ``optim.betas`` (0, 0.9), the discriminator at ``optim.d_lr_mult``
@@ -15,9 +15,9 @@ wrapper, so that ``global_step`` -- and with it ``trainer.max_steps`` and the
 checkpoint interval -- counts batches, whether the discriminator is on or off.
 
 Training crops are cut once into a disk cache (:mod:`handhdr.hdrm.cache`) in
-``prepare_data``; validation reports PSNR, SSIM-free L1 and an image grid (input,
-erased input, output, ground truth) in TensorBoard and as PNG files in
-``{run}/samples/``.
+``prepare_data``; validation reports PSNR and L1 inside ``M_D`` and ``M_R``
+(``val/psnr``, their mean, picks ``best.ckpt``) and an image grid (input, erased
+input, output, ground truth) in TensorBoard and as PNG files in ``{run}/samples/``.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def stage_overrides(stage: int) -> list[str]:
     return [
         f"train_stage={stage}",
         f"trainer.max_steps=${{stage{stage}.max_steps}}",
+        f"trainer.max_time=${{stage{stage}.max_time}}",
     ]
 
 
@@ -298,19 +299,29 @@ def _as_list(value: Any) -> list[Any]:
 # ---------------------------------------------------------------------- data
 
 
-def _hasm_mask_source(cfg: DictConfig) -> tuple[Any, str]:
-    """Stage 2: HASM's masks for a sample, and the cache label of those weights."""
-    from handhdr.hasm.weights import hasm_predictor
+def _hasm_weights(cfg: DictConfig) -> Path:
     from handhdr.training.weights import resolve_weights
 
-    spec = str(cfg.stage2.hasm_weights)
-    path = resolve_weights(spec, "hasm_lite")
-    predictor = hasm_predictor(path, backend=str(cfg.stage2.hasm_backend))
+    return resolve_weights(str(cfg.stage2.hasm_weights), "hasm_lite")
+
+
+def mask_label(cfg: DictConfig) -> str:
+    """Where the crops' masks come from: ``gt``, or ``hasm:<hash of the weights>``."""
+    if int(cfg.train_stage) == 1:
+        return "gt"
+    return f"hasm:{_sha256(_hasm_weights(cfg))[:16]}"
+
+
+def _hasm_mask_source(cfg: DictConfig) -> Any:
+    """Stage 2: a function giving HASM's masks of a sample (full frame, coarse to fine)."""
+    from handhdr.hasm.weights import hasm_predictor
+
+    predictor = hasm_predictor(_hasm_weights(cfg), backend=str(cfg.stage2.hasm_backend))
 
     def masks_of(sample: Any) -> np.ndarray:
         return predictor(sample.image).masks
 
-    return masks_of, f"hasm:{_sha256(path)[:16]}"
+    return masks_of
 
 
 class HDRMDataModule(L.LightningDataModule):
@@ -321,8 +332,7 @@ class HDRMDataModule(L.LightningDataModule):
         self.cfg = cfg
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
-        self._mask_source: Any = None
-        self._mask_label = "gt"
+        self._mask_label = mask_label(cfg)
 
     def _specs(self) -> list[tuple[dict[str, Any], str, CacheSpec]]:
         from handhdr.training.sources import detect_kind, has_split
@@ -352,21 +362,19 @@ class HDRMDataModule(L.LightningDataModule):
                 specs.append(({"root": root, "kind": kind}, split, spec))
         return specs
 
-    def _prepare_masks(self) -> None:
-        if int(self.cfg.train_stage) == 2 and self._mask_source is None:
-            self._mask_source, self._mask_label = _hasm_mask_source(self.cfg)
-
     def _folder(self, spec: CacheSpec) -> Path:
         return Path(str(self.cfg.data.cache_root)) / spec.folder_name()
 
     def prepare_data(self) -> None:
         from handhdr.training.sources import open_source
 
-        self._prepare_masks()
+        mask_source = None
         for source, split, spec in self._specs():
             folder = self._folder(spec)
             if (folder / "manifest.json").is_file():
                 continue
+            if spec.masks != "gt" and mask_source is None:
+                mask_source = _hasm_mask_source(self.cfg)
             reader = open_source(source["root"], source["kind"], split, load_hdr_gt=True)
             log.info(
                 "HDRM crops: %s %s, %d samples -> %s", source["root"], split, len(reader), folder
@@ -375,14 +383,12 @@ class HDRMDataModule(L.LightningDataModule):
                 reader,
                 folder,
                 spec,
-                mask_source=self._mask_source,
+                mask_source=mask_source,
                 workers=int(self.cfg.data.num_workers),
                 progress=bool(self.cfg.trainer.progress_bar),
             )
 
     def setup(self, stage: str | None = None) -> None:
-        if int(self.cfg.train_stage) == 2 and self._mask_label == "gt":
-            self._prepare_masks()
         train, val = [], []
         for _, split, spec in self._specs():
             cache = CropCache(self._folder(spec))
