@@ -176,3 +176,9 @@ def test_train_both_stages_from_the_command_line_and_export(hdr_dataset, tmp_pat
     assert net.config.resolution == 32 and crop.scale == 2.0
     assert OmegaConf.load(stage2 / "config.yaml").train_stage == 2
     assert dataclasses.asdict(net.config)["channels"] == (8, 16, 16, 16, 16)
+    # a training checkpoint loads as it is, with the same (full precision) weights
+    from_ckpt, _ = load_hdrnet(stage2 / "checkpoints" / "last.ckpt")
+    for key, value in from_ckpt.state_dict().items():
+        torch.testing.assert_close(net.state_dict()[key], value, atol=2e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match="not HDRM"):
+        load_hdrnet(tmp_path / "hasm.safetensors")

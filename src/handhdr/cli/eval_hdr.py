@@ -16,7 +16,10 @@ def eval_hdr(
     out: Annotated[Path, typer.Option("--out", help="Output folder (may already exist).")],
     split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
     weights: Annotated[
-        str, typer.Option("--weights", help="default (shipped lite HDRM) or a .safetensors file.")
+        str,
+        typer.Option(
+            "--weights", help="default (shipped lite HDRM), a .safetensors file or a .ckpt."
+        ),
     ] = "default",
     backend: Annotated[str, typer.Option("--backend", help="torch or onnx.")] = "torch",
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",

@@ -48,19 +48,44 @@ def save_hdrnet(
 
 
 def load_hdrnet(spec: str | os.PathLike[str] = "default") -> tuple[HDRNet, CropSettings]:
-    """The HDRNet (eval mode, float32) and crop settings of a weights file."""
+    """The HDRNet (eval mode, float32) and crop settings of a weights file (``default``,
+    ``.safetensors``) or of a HDRM training checkpoint (``.ckpt``)."""
     path = resolve_weights(spec, SHIPPED_NAME)
+    if path.suffix == ".ckpt":
+        return _from_checkpoint(path)
     state, meta = load_weights(path)
     if meta.get("stage") != "hdrm" or "model" not in meta:
         raise WeightsError(f"{path}: not HDRM weights (metadata stage {meta.get('stage')!r})")
-    net = HDRNet(HDRNetConfig.from_dict(meta["model"]))
+    net = _build(path, HDRNetConfig.from_dict(meta["model"]), state)
+    return net, CropSettings(**meta.get("crop", {}))
+
+
+def _from_checkpoint(path: Path) -> tuple[HDRNet, CropSettings]:
+    from handhdr.training.export import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+    except ValueError as exc:
+        raise WeightsError(str(exc)) from exc
+    config = ckpt["hyper_parameters"]["config"]
+    if config.get("stage") != "hdrm":
+        raise WeightsError(f"{path}: a {config.get('stage')!r} checkpoint, not HDRM")
+    model = {k: v for k, v in config["model"].items() if k != "pretrained"}
+    prefix = "generator."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    net = _build(path, HDRNetConfig.from_dict(model), state)
+    return net, CropSettings(scale=float(config["crop"]["scale"]))
+
+
+def _build(path: Path, config: HDRNetConfig, state: dict[str, torch.Tensor]) -> HDRNet:
+    net = HDRNet(config)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise WeightsError(
             f"{path}: weights do not fit the model in its metadata "
             f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
-    return net.eval(), CropSettings(**meta.get("crop", {}))
+    return net.eval()
 
 
 class HDRM:
@@ -137,6 +162,7 @@ def hdrm_inpainter(
     device: str = "cpu",
     threads: int | None = None,
 ) -> HDRM:
-    """:class:`HDRM` from a weights file (``default``: the shipped lite weights)."""
+    """:class:`HDRM` from a weights file or checkpoint (``default``: the shipped lite
+    weights)."""
     net, crop = load_hdrnet(weights)
     return HDRM(net, crop, backend=backend, device=device, threads=threads)
