@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from handhdr.datasets.schema import MASK_NAMES, Sample
 from handhdr.hasm.augment import SWAP_HANDS, ViewConfig, evaluation_view, training_view
 from handhdr.io import read_image
+from handhdr.training.datamodule import StageDataModule
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +100,13 @@ def _evenly(dataset: Dataset, limit: int | None) -> Dataset:
     return Subset(dataset, np.linspace(0, n - 1, int(limit)).round().astype(int).tolist())
 
 
-class HASMDataModule(L.LightningDataModule):
+class HASMDataModule(StageDataModule):
     """Train and validation loaders over ``cfg.data.sources`` (mixed by concatenation)."""
 
+    unit = "samples"
+
     def __init__(self, cfg: DictConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
+        super().__init__(cfg)
 
     def setup(self, stage: str | None = None) -> None:
         from handhdr.training.sources import has_split, open_source
@@ -130,27 +128,3 @@ class HASMDataModule(L.LightningDataModule):
                 val.append(_evenly(views, d.val_max_samples))
         self.train_set = ConcatDataset(train)
         self.val_set = ConcatDataset(val) if val else None
-
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        workers = int(self.cfg.data.num_workers)
-        return DataLoader(
-            dataset,
-            batch_size=int(self.cfg.data.batch_size),
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        assert self.train_set is not None
-        if len(self.train_set) < int(self.cfg.data.batch_size):
-            raise ValueError(
-                f"{len(self.train_set)} training samples, fewer than one batch of "
-                f"{self.cfg.data.batch_size}: lower data.batch_size"
-            )
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> Any:
-        return [] if self.val_set is None else self._loader(self.val_set, shuffle=False)

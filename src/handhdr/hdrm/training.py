@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
-from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from torch.utils.data import ConcatDataset
 
 from handhdr.hdrm.cache import CacheSpec, CropCache, build_crop_cache
 from handhdr.hdrm.discriminator import PatchDiscriminator
@@ -46,6 +46,7 @@ from handhdr.hdrm.losses import (
 )
 from handhdr.hdrm.network import HDRNet, HDRNetConfig
 from handhdr.training.config import to_container
+from handhdr.training.datamodule import StageDataModule
 from handhdr.training.schedule import poly_warmup_scheduler
 from handhdr.training.trainer import Stage
 
@@ -324,14 +325,13 @@ def _hasm_mask_source(cfg: DictConfig) -> Any:
     return masks_of
 
 
-class HDRMDataModule(L.LightningDataModule):
+class HDRMDataModule(StageDataModule):
     """Crop caches of every source (built in ``prepare_data``) as train/val loaders."""
 
+    unit = "crops"
+
     def __init__(self, cfg: DictConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
+        super().__init__(cfg)
         self._mask_label = mask_label(cfg)
 
     def _specs(self) -> list[tuple[dict[str, Any], str, CacheSpec]]:
@@ -396,30 +396,6 @@ class HDRMDataModule(L.LightningDataModule):
             log.info("HDRM crops %s: %d from %s", split, len(cache), spec.root)
         self.train_set = ConcatDataset(train)
         self.val_set = ConcatDataset(val) if val else None
-
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        workers = int(self.cfg.data.num_workers)
-        return DataLoader(
-            dataset,
-            batch_size=int(self.cfg.data.batch_size),
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        assert self.train_set is not None
-        if len(self.train_set) < int(self.cfg.data.batch_size):
-            raise ValueError(
-                f"{len(self.train_set)} training crops, fewer than one batch of "
-                f"{self.cfg.data.batch_size}: lower data.batch_size or add data"
-            )
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> Any:
-        return [] if self.val_set is None else self._loader(self.val_set, shuffle=False)
 
 
 # ---------------------------------------------------------------------- stage

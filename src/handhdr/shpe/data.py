@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from handhdr.datasets.interhand import InterHandDataset
 from handhdr.shpe.augment import AugmentConfig, centre_view, random_view
@@ -34,6 +32,7 @@ from handhdr.shpe.crops import (
     hand_entries,
     mean_reference_bone,
 )
+from handhdr.training.datamodule import StageDataModule
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +94,13 @@ def _evenly(dataset: Dataset, limit: int | None) -> Dataset:
     return Subset(dataset, np.linspace(0, n - 1, int(limit)).round().astype(int).tolist())
 
 
-class SHPEDataModule(L.LightningDataModule):
+class SHPEDataModule(StageDataModule):
     """Train and validation loaders of right-hand views over ``cfg.data.sources``."""
 
+    unit = "hands"
+
     def __init__(self, cfg: DictConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
+        super().__init__(cfg)
         self.reference_bone_mm: float | None = None
 
     def _crops(self, root: str, kind: str, split: str, build: bool) -> Dataset:
@@ -172,30 +170,6 @@ class SHPEDataModule(L.LightningDataModule):
             self.reference_bone_mm = sum(b * n for b, n in bones) / total
         self.train_set = ConcatDataset(train)
         self.val_set = ConcatDataset(val) if val else None
-
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        workers = int(self.cfg.data.num_workers)
-        return DataLoader(
-            dataset,
-            batch_size=int(self.cfg.data.batch_size),
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        assert self.train_set is not None
-        if len(self.train_set) < int(self.cfg.data.batch_size):
-            raise ValueError(
-                f"{len(self.train_set)} training hands, fewer than one batch of "
-                f"{self.cfg.data.batch_size}: lower data.batch_size"
-            )
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> Any:
-        return [] if self.val_set is None else self._loader(self.val_set, shuffle=False)
 
 
 __all__ = ["HandViews", "SHPEDataModule", "open_interhand"]
