@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from handhdr.hasm.model import HASM
-from handhdr.hasm.runtime import OnnxRunner, TorchRunner, export_onnx, onnx_metadata
+from handhdr.hasm.runtime import OnnxRunner, TorchRunner, export_onnx
+from handhdr.onnx_session import onnx_metadata
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from handhdr.onnx_session import onnx_metadata
 from handhdr.shpe.detnet import DetNet
-from handhdr.shpe.runtime import OnnxRunner, TorchRunner, export_onnx, onnx_metadata
+from handhdr.shpe.runtime import OnnxRunner, TorchRunner, export_onnx
 
 
 def _trained_like(config) -> DetNet:

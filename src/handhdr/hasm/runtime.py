@@ -7,7 +7,6 @@ probability above 0.5. :mod:`handhdr.hasm.inference` talks only to this interfac
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from handhdr.hasm.model import HASM, foreground_logits
+from handhdr.onnx_session import add_onnx_metadata, onnx_session
 
 STRIDE = 4  # SegFormer logits are at 1/4 of the input resolution
 
@@ -72,7 +72,6 @@ def export_onnx(
     Batch, height and width are dynamic; ``size`` is the example size and, with
     ``metadata``, goes into the file's metadata (key ``handhdr``, JSON).
     """
-    import onnx
 
     from handhdr.io import atomic_path
 
@@ -97,23 +96,8 @@ def export_onnx(
                 "foreground_logits": {0: "batch", 2: "height_4", 3: "width_4"},
             },
         )
-        proto = onnx.load(str(tmp))
-        entry = proto.metadata_props.add()
-        entry.key = "handhdr"
-        entry.value = json.dumps({"stage": "hasm", "size": size, **(metadata or {})})
-        onnx.save(proto, str(tmp))
+        add_onnx_metadata(tmp, {"stage": "hasm", "size": size, **(metadata or {})})
     return target
-
-
-def onnx_metadata(path: str | os.PathLike[str]) -> dict:
-    """The ``handhdr`` metadata of an exported ONNX file (empty if absent)."""
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
-    for entry in proto.metadata_props:
-        if entry.key == "handhdr":
-            return json.loads(entry.value)
-    return {}
 
 
 class OnnxRunner:
@@ -124,17 +108,7 @@ class OnnxRunner:
     def __init__(
         self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = ["CPUExecutionProvider"]
-        if device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise RuntimeError("onnxruntime has no CUDA provider here; use --device cpu")
-            providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.session = onnx_session(path, device, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:

@@ -87,7 +87,8 @@ def hasm_predictor(
     or (ONNX backend) an exported ``.onnx`` file. ``overrides`` replace inference
     settings (e.g. ``box_scale``).
     """
-    from handhdr.hasm.runtime import OnnxRunner, TorchRunner, export_onnx, onnx_metadata
+    from handhdr.hasm.runtime import OnnxRunner, TorchRunner, export_onnx
+    from handhdr.onnx_session import onnx_metadata
 
     if backend not in ("torch", "onnx"):
         raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")

@@ -19,6 +19,7 @@ from torch import nn
 
 from handhdr.hdrm.network import HDRNet
 from handhdr.io import atomic_path
+from handhdr.onnx_session import onnx_session
 
 INPUT_NAMES = ("image", "masks", "switches")
 OUTPUT_NAMES = ("composite",)
@@ -84,16 +85,7 @@ class HDRNetOnnx:
     def __init__(
         self, path: str | os.PathLike[str], threads: int | None = None, device: str = "cpu"
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads is not None:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        providers = ["CPUExecutionProvider"]
-        if device == "cuda":
-            providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.session = onnx_session(path, device, threads)
         self.resolution = int(self.session.get_inputs()[0].shape[-1])
 
     def __call__(

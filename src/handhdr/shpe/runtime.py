@@ -9,7 +9,6 @@ exported graph, so ONNX Runtime returns joints, not maps.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from handhdr.onnx_session import add_onnx_metadata, onnx_session
 from handhdr.shpe.detnet import DetNet
 from handhdr.shpe.targets import readout
 
@@ -67,7 +67,6 @@ def export_onnx(model: DetNet, path: str | os.PathLike[str], metadata: dict | No
     (plus the stage, input size and reference bone) goes into the file's metadata,
     key ``handhdr``, JSON.
     """
-    import onnx
 
     from handhdr.io import atomic_path
 
@@ -100,23 +99,8 @@ def export_onnx(model: DetNet, path: str | os.PathLike[str], metadata: dict | No
                 "peak": {0: "batch"},
             },
         )
-        proto = onnx.load(str(tmp))
-        entry = proto.metadata_props.add()
-        entry.key = "handhdr"
-        entry.value = json.dumps(info)
-        onnx.save(proto, str(tmp))
+        add_onnx_metadata(tmp, info)
     return target
-
-
-def onnx_metadata(path: str | os.PathLike[str]) -> dict:
-    """The ``handhdr`` metadata of an exported ONNX file (empty if absent)."""
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
-    for entry in proto.metadata_props:
-        if entry.key == "handhdr":
-            return json.loads(entry.value)
-    return {}
 
 
 class OnnxRunner:
@@ -125,17 +109,7 @@ class OnnxRunner:
     def __init__(
         self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
     ) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        providers = ["CPUExecutionProvider"]
-        if device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ValueError("onnxruntime has no CUDA provider here; use device cpu")
-            providers.insert(0, "CUDAExecutionProvider")
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.session = onnx_session(path, device, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, images: np.ndarray) -> Outputs:
@@ -154,5 +128,4 @@ __all__ = [
     "OnnxRunner",
     "TorchRunner",
     "export_onnx",
-    "onnx_metadata",
 ]

@@ -75,7 +75,8 @@ def detnet_estimator(
     ``weights``: ``default``, a ``.safetensors`` file, or (ONNX backend) an exported
     ``.onnx`` file. ``reference_bone_mm`` overrides the prior stored with the weights.
     """
-    from handhdr.shpe.runtime import OnnxRunner, TorchRunner, export_onnx, onnx_metadata
+    from handhdr.onnx_session import onnx_metadata
+    from handhdr.shpe.runtime import OnnxRunner, TorchRunner, export_onnx
 
     if backend not in ("torch", "onnx"):
         raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")

@@ -1,0 +1,51 @@
+"""ONNX Runtime sessions and the ``handhdr`` metadata every exported stage carries."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+def onnx_session(
+    path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
+) -> Any:
+    """An ``onnxruntime.InferenceSession`` on CPU, or CUDA when asked and available.
+
+    ``threads`` caps intra-op threads (and pins inter-op to one) for predictable
+    timings on small machines; ``None`` leaves ONNX Runtime's default.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+    providers = ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ValueError(f"{path}: onnxruntime has no CUDA provider here; use --device cpu")
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
+def add_onnx_metadata(path: str | os.PathLike[str], info: dict[str, Any]) -> None:
+    """Store ``info`` as JSON under the ``handhdr`` key of an ONNX file's metadata."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key = "handhdr"
+    entry.value = json.dumps(info)
+    onnx.save(proto, str(path))
+
+
+def onnx_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``handhdr`` metadata of an exported ONNX file (empty if absent)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    for entry in proto.metadata_props:
+        if entry.key == "handhdr":
+            return json.loads(entry.value)
+    return {}
