@@ -1,0 +1,155 @@
+"""``handhdr eval --pipeline`` end to end: a ground-truth stand-in pipeline for the numbers,
+the real HDRPipeline with tiny random weights for the wiring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from handhdr.cli import app
+from handhdr.datasets.interhand import InterHandDataset
+from handhdr.datasets.interhand_format import make_fixture_dataset
+from handhdr.evaluation import pipeline_eval
+from handhdr.evaluation.fixtures import OraclePipeline
+from handhdr.evaluation.predictions import read_predictions
+
+ABLATIONS = ("shpe_only", "no_removal", "no_deocclusion", "hdr")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ih")
+    make_fixture_dataset(
+        root, "test", seed=6, num_captures=1, num_cameras=2, num_frames=3,
+        image_size=(96, 64), invalid_joint_rate=0.0,
+    )  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict[str, Path]:
+    from handhdr.pipeline.fixtures import write_tiny_weights
+
+    return write_tiny_weights(tmp_path_factory.mktemp("w"), variants=("no_transformer",))
+
+
+def _eval(root: Path, out: Path, *extra: str):
+    args = ["eval", "--pipeline", "--root", str(root), "--split", "test", "--out", str(out)]
+    return CliRunner().invoke(app, [*args, *extra])
+
+
+def test_pipeline_mode_with_a_stand_in(root, tmp_path, monkeypatch):
+    images = InterHandDataset(root, "test", load_masks=False, load_hdr_gt=False)
+    scales = {"shpe_only": 1.5, "no_removal": 1.2, "no_deocclusion": 1.1, "hdr": 1.0}
+    given = {}
+
+    def fake_load(*args, **kwargs):
+        given.update(kwargs, args=args)
+        return OraclePipeline(images, scales)
+
+    monkeypatch.setattr(pipeline_eval, "load_pipeline", fake_load)
+    result = _eval(root, tmp_path / "out", "--backend", "onnx", "--threads", "2")
+    assert result.exit_code == 0, result.output
+    assert given["backend"] == "onnx" and given["threads"] == 2
+    assert given["args"] == ("default", "default", "default")
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["ablations"] == list(ABLATIONS)
+    assert metrics["hdr"]["official"]["mpjpe_all"] == pytest.approx(0.0, abs=1e-3)
+    assert metrics["shpe_only"]["official_gt_scale"]["mpjpe_all"] == pytest.approx(0.0, abs=1e-3)
+    assert metrics["shpe_only"]["official"]["mpjpe_all"] > 1.0
+    assert "Table 5" in result.output and "full HDR" in result.output
+    assert f"{len(images)} images predicted now" in result.output
+
+
+def test_argument_errors(root, tmp_path):
+    bad = _eval(root, tmp_path / "o", "--hdrm-variant", "no_transformer")
+    assert bad.exit_code == 2 and "NAME=PATH" in bad.output
+    both = _eval(root, tmp_path / "o", "--predictions", "p.jsonl")
+    assert both.exit_code == 2 and "leave out --predictions" in both.output
+    missing = _eval(tmp_path / "nowhere", tmp_path / "o")
+    assert missing.exit_code == 2 and "dataset folder not found" in missing.output
+
+
+def test_default_weights_missing_is_a_clear_error(root, tmp_path):
+    from handhdr.pipeline import missing_shipped
+
+    if not missing_shipped():
+        pytest.skip("shipped weights exist in this installation")
+    result = _eval(root, tmp_path / "o")
+    assert result.exit_code == 2 and "shipped" in result.output and "--hasm PATH" in result.output
+
+
+def test_real_pipeline_with_tiny_weights(root, tiny, tmp_path):
+    from handhdr.pipeline import HDRPipeline
+
+    out = tmp_path / "out"
+    weights = [
+        "--hasm",
+        str(tiny["hasm"]),
+        "--hdrm",
+        str(tiny["hdrm"]),
+        "--shpe",
+        str(tiny["shpe"]),
+    ]
+    variant = ["--hdrm-variant", f"no_transformer={tiny['no_transformer']}"]
+    result = _eval(root, out, *weights, *variant, "--max-images", "3")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    names = [*ABLATIONS, "no_transformer"]
+    assert metrics["ablations"] == names
+    for name in names:
+        for block in ("official", "official_gt_scale"):
+            assert metrics[name][block]["mpjpe_all"] is not None
+        assert metrics[name]["counts"]["images_predicted"] == 3
+    # the lines are exactly what predict gives for that image
+    pipe = HDRPipeline.load(
+        tiny["hasm"], tiny["hdrm"], tiny["shpe"],
+        hdrm_variants={"no_transformer": tiny["no_transformer"]},
+    )  # fmt: skip
+    dataset = InterHandDataset(root, "test", load_masks=False, load_hdr_gt=False)
+    sample = dataset[1]
+    expected = pipe.predict(sample.image, ablations=names)
+    for name in names:
+        line = read_predictions(out / "predictions" / f"{name}.jsonl")[1]
+        assert line.file_name == sample.file_name
+        want = expected[name].to_image_prediction(sample.file_name).to_json()
+        assert line.to_json() == want
+    # resumed without --max-images: only the rest is predicted
+    again = _eval(root, out, *weights, *variant)
+    assert again.exit_code == 0, again.output
+    assert f"{len(dataset) - 3} images predicted now, 3 already done" in again.output
+    for name in names:
+        assert len(read_predictions(out / "predictions" / f"{name}.jsonl")) == len(dataset)
+    # other weights: refused
+    other = _eval(root, out, "--hasm", str(tiny["hasm"]), "--hdrm", str(tiny["no_transformer"]),
+                  "--shpe", str(tiny["shpe"]), *variant)  # fmt: skip
+    assert other.exit_code == 2 and "other settings" in other.output
+
+
+def test_real_pipeline_with_gt_boxes(root, tiny, tmp_path):
+    weights = [
+        "--hasm",
+        str(tiny["hasm"]),
+        "--hdrm",
+        str(tiny["hdrm"]),
+        "--shpe",
+        str(tiny["shpe"]),
+    ]
+    result = _eval(root, tmp_path / "out", *weights, "--gt-boxes", "--backend", "onnx")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["source"]["gt_boxes"] is True and metrics["source"]["backend"] == "onnx"
+    assert np.isfinite(metrics["hdr"]["official_gt_scale"]["mpjpe_ih"])
