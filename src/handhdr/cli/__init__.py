@@ -23,6 +23,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "preview",
     "eval_shpe",
     "render_masks",
+    "predict",
+    "export",
 )
 
 for _name in _COMMAND_MODULES:
