@@ -45,10 +45,11 @@ from handhdr.evaluation.report import _fmt, _markdown_table, write_report
 from handhdr.evaluation.run import evaluate_predictions, load_ground_truth, source_block
 from handhdr.io import atomic_write_json, atomic_write_text
 from handhdr.joints import HAND_SLICES, HANDS, MIDDLE_MCP_INDEX, ROOT_INDEX, WRIST
+from handhdr.pipeline.ablations import ABLATIONS
 from handhdr.shpe.interface import rescale_to_bone
 
-# the pipeline's own ablations, in the paper's Table 5 order (handhdr.pipeline.ABLATIONS)
-BASE_ABLATIONS: tuple[str, ...] = ("shpe_only", "no_removal", "no_deocclusion", "hdr")
+# the pipeline's own ablations, in the paper's Table 5 order
+BASE_ABLATIONS: tuple[str, ...] = ABLATIONS
 LABELS: dict[str, str] = {
     "shpe_only": "SHPE only",
     "no_removal": "w/o Removal",
