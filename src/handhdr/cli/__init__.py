@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "render_masks",
     "predict",
     "export",
+    "bench",
 )
 
 for _name in _COMMAND_MODULES:
