@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from handhdr.crop import box_from_joints, crop_masks
 from handhdr.evaluation.predictions import conforms, read_predictions, write_predictions
+from handhdr.hdrm.masks import TARGET_DISTRACTOR_ORDER
 from handhdr.hdrm.weights import hdrm_inpainter
 from handhdr.joints import WRIST
 from handhdr.pipeline import ABLATIONS, HDRPipeline, MissingWeightsError
@@ -285,7 +287,34 @@ def test_load_takes_an_estimator_object_and_boxes_skip_the_coarse_pass(
             return self.inner(crops)
 
     monkeypatch.setattr(pipe.hasm.predictor, "runner", Counting(pipe.hasm.predictor.runner))
-    result = pipe.predict(scene_image, boxes={"right": (40, 30, 20, 20)})["hdr"]
+    result = pipe.predict(scene_image, boxes={"right": (40, 30, 20, 10)})["hdr"]
     assert len(seen) == 1  # one fine pass, no coarse pass
     x, y, w, h = result.region
-    assert w == h and x + w / 2 == pytest.approx(50) and y + h / 2 == pytest.approx(40)
+    assert w == h and x + w / 2 == pytest.approx(50) and y + h / 2 == pytest.approx(35)
+    # the crop is the box's, as box_from_joints makes it; the unboxed left hand is not
+    # reported although HASM (forced to find both) has its masks
+    assert list(result.hands) == ["right"] and result.masks[2].any()
+    expected = box_from_joints(np.array([[40.0, 30.0], [60.0, 40.0]]), 32, 2.0)
+    assert result.hands["right"].crop_box == expected
+
+
+def test_boxes_crop_both_hands_from_their_boxes_and_keep_hasm_masks(
+    fake_hasm, masks_for, spy_hdrm, fixed_pose, tiny_weights, scene_image
+):
+    spy = spy_hdrm(hdrm_inpainter(tiny_weights["hdrm"]))
+    hasm = fake_hasm(masks_for())
+    pipe = HDRPipeline(hasm, spy, fixed_pose())
+    boxes = {"right": (40.0, 30.0, 20.0, 30.0), "left": (70.0, 30.0, 14.0, 20.0)}
+    result = pipe.predict(scene_image, ablations=("hdr",), boxes=boxes)["hdr"]
+    assert hasm.calls == [boxes]
+    assert list(result.hands) == ["right", "left"]
+    for k, (hand, (x, y, w, h)) in enumerate(boxes.items()):
+        crop_box = result.hands[hand].crop_box
+        corners = np.array([[x, y], [x + w, y + h]])
+        assert crop_box == box_from_joints(corners, 32, 2.0, flip=hand == "left")
+        np.testing.assert_array_equal(spy.calls[0][1][k], crop_masks(
+            result.masks[list(TARGET_DISTRACTOR_ORDER[hand])], crop_box
+        ))  # fmt: skip
+    # a boxed hand that HASM does not find stays absent
+    empty = HDRPipeline(fake_hasm(masks_for(("right",))), spy, fixed_pose())
+    assert list(empty.predict(scene_image, boxes=boxes)["hdr"].hands) == ["right"]

@@ -15,6 +15,15 @@ size. Per hand (see :mod:`handhdr.pipeline.masks` for which hands exist):
 4. back to the image: 2D joints through the crop's inverse warp (mirror undone), 3D
    joints mirrored back through x = 0 for a left hand
    (:func:`handhdr.shpe.hands.from_right_hand`).
+
+With ``boxes`` (the ``--gt-boxes`` evaluation: per hand the ``(x, y, w, h)`` box of
+its ground-truth 2D joints, as the reference cropped its test images) the boxes take
+the place of everything HASM's masks would otherwise locate: HASM's fine pass runs on
+the square region around their union (no coarse pass), each hand's crop is the square
+box of its given box x the crop scale (:func:`crop_from_box`, the geometry of
+:func:`handhdr.crop.box_from_joints`), and only the hands that have a box are
+reported. The masks still come from HASM: they feed HDRM (a hand without a box still
+counts as the distractor) and a boxed hand whose amodal mask is empty is still absent.
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from handhdr.crop import crop_image, crop_masks, square_box
 from handhdr.hasm.inference import HASMPredictor
 from handhdr.hdrm.data import HandCrop, crop_hand
+from handhdr.hdrm.masks import TARGET_DISTRACTOR_ORDER
 from handhdr.hdrm.weights import HDRM
 from handhdr.joints import HANDS
 from handhdr.pipeline.ablations import SWITCHES, check_ablations, check_variant_names
@@ -48,6 +59,7 @@ from handhdr.shpe.interface import HandPoseResult, SingleHandEstimator
 
 _MAIN = ""  # key of the main HDRNet among the variants
 DEFAULT_CROP_SCALE = 2.0  # crop scale without HDRNet (shpe_only pipelines): the paper's
+MIN_BOX_SIDE = 16.0  # smallest crop side from a given box (image pixels), as box_from_joints
 
 
 @dataclass
@@ -170,8 +182,10 @@ class HDRPipeline:
     ) -> dict[str, PipelineResult]:
         """Run the pipeline on one ``H x W x 3`` uint8 RGB image for each ablation.
 
-        ``boxes`` (per hand ``(x, y, w, h)`` pixels) replaces HASM's coarse pass (the
-        ``--gt-boxes`` evaluation). Returns one :class:`PipelineResult` per ablation.
+        ``boxes`` (per hand ``(x, y, w, h)`` pixels; the ``--gt-boxes`` evaluation)
+        replace HASM's coarse pass and the per-hand crop boxes, and limit the reported
+        hands to those boxed (module doc). Returns one :class:`PipelineResult` per
+        ablation.
         """
         start = time.perf_counter()
         image = _check_image(image)
@@ -184,12 +198,14 @@ class HDRPipeline:
         timings["hasm"] = _ms(tick)
         masks = clean_masks(segmentation.masks, self.min_mask_pixels)
         hands = present_hands(masks)
+        if checked is not None:  # --gt-boxes: only the hands the boxes name
+            hands = tuple(h for h in hands if h in checked)
         region = None
         if segmentation.region is not None:
             w = segmentation.region
             region = (float(w.x0), float(w.y0), float(w.side), float(w.side))
 
-        jobs = self._jobs(image, masks, hands, names)
+        jobs = self._jobs(image, masks, hands, names, checked)
         tick = time.perf_counter()
         self._run_hdrm(jobs)
         timings["hdrm"] = _ms(tick)
@@ -229,7 +245,12 @@ class HDRPipeline:
         return int(net.resolution), float(net.crop.scale)
 
     def _jobs(
-        self, image: np.ndarray, masks: np.ndarray, hands: tuple[str, ...], names: tuple[str, ...]
+        self,
+        image: np.ndarray,
+        masks: np.ndarray,
+        hands: tuple[str, ...],
+        names: tuple[str, ...],
+        boxes: Mapping[str, tuple[float, float, float, float]] | None,
     ) -> list[_Job]:
         cache: dict[tuple[str, int, float], HandCrop] = {}
         jobs = []
@@ -238,7 +259,10 @@ class HDRPipeline:
             for hand in hands:
                 key = (hand, resolution, scale)
                 if key not in cache:
-                    crop = crop_hand(image, masks, hand, resolution, scale)
+                    if boxes is not None:
+                        crop = crop_from_box(image, masks, hand, boxes[hand], resolution, scale)
+                    else:
+                        crop = crop_hand(image, masks, hand, resolution, scale)
                     if crop is None:  # present_hands said otherwise: a bug, not an input
                         raise RuntimeError(f"{hand} hand has a mask but no crop box")
                     cache[key] = crop
@@ -302,6 +326,30 @@ class HDRPipeline:
             pose_score=pose_score,
             crop_box=job.crop.box,
         )
+
+
+def crop_from_box(
+    image: np.ndarray,
+    masks: np.ndarray,
+    hand: str,
+    box: tuple[float, float, float, float],
+    resolution: int,
+    scale: float,
+) -> HandCrop:
+    """The HDRM crop of ``hand`` around a given ``(x, y, w, h)`` box instead of its amodal
+    mask: square, side ``scale`` x the longer side (at least 16 px), as
+    :func:`handhdr.crop.box_from_joints` makes it; masks reordered target-first."""
+    x, y, w, h = box
+    crop_box = square_box(
+        x, y, x + w, y + h, resolution, scale, flip=hand == "left", min_side=MIN_BOX_SIDE
+    )
+    order = list(TARGET_DISTRACTOR_ORDER[hand])
+    return HandCrop(
+        hand=hand,
+        box=crop_box,
+        image=crop_image(image, crop_box),
+        masks=crop_masks(masks[order], crop_box),
+    )
 
 
 def _is_runtime(value: Any) -> bool:

@@ -6,7 +6,8 @@ Without boxes, :class:`HASMSegmenter` is :class:`~handhdr.hasm.inference.HASMPre
 ``--gt-boxes`` evaluation, as the reference cropped its test images) the coarse pass
 is skipped: the region is the box of the union of the given boxes, made square and
 enlarged by the weights' ``box_scale``, exactly as the coarse pass would have made it
-from its masks. The masks still come from HASM.
+from its masks. The masks still come from HASM (the per-hand crops from the boxes:
+:mod:`handhdr.pipeline.core`).
 
 Anything with a ``segment(image, boxes=None) -> Segmentation`` method can stand in
 for HASM (tests use fixed masks).
