@@ -318,3 +318,17 @@ def test_boxes_crop_both_hands_from_their_boxes_and_keep_hasm_masks(
     # a boxed hand that HASM does not find stays absent
     empty = HDRPipeline(fake_hasm(masks_for(("right",))), spy, fixed_pose())
     assert list(empty.predict(scene_image, boxes=boxes)["hdr"].hands) == ["right"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 500), (1500, 2000)])
+def test_tiny_thin_and_large_images_go_through(tiny_weights, shape):
+    pipe = HDRPipeline.load(tiny_weights["hasm"], tiny_weights["hdrm"], tiny_weights["shpe"])
+    image = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    result = pipe.predict(image, ablations=("shpe_only", "hdr"))["hdr"]
+    assert result.masks.shape == (4, *shape)
+    if shape[0] * shape[1] < MIN_MASK_PIXELS:  # the forced masks are too small for a hand
+        assert result.hands == {}
+    for found in result.hands.values():
+        assert np.isfinite(found.joints_2d).all() and np.isfinite(found.joints_3d).all()
+        x, y, w, h = found.box
+        assert 0 <= x and 0 <= y and x + w <= shape[1] and y + h <= shape[0]
