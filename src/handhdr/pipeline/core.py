@@ -49,7 +49,6 @@ from handhdr.pipeline.masks import (
     clean_masks,
     joint_visibility,
     mask_box,
-    mask_score,
     present_hands,
 )
 from handhdr.pipeline.result import PipelineHand, PipelineResult
@@ -375,7 +374,11 @@ def _check_image(image: Any) -> np.ndarray:
 def _hand_score(logits: np.ndarray, masks: np.ndarray, hand: str) -> float:
     """HASM's mean amodal probability over the hand's (cleaned) amodal mask."""
     k = HANDS.index(hand)
-    return mask_score(1.0 / (1.0 + np.exp(-np.asarray(logits[2 * k], np.float64))), masks[2 * k])
+    inside = np.asarray(logits[2 * k][masks[2 * k]], np.float32)  # only the mask's pixels
+    if inside.size == 0:
+        return 0.0
+    probability = 1.0 / (1.0 + np.exp(-np.clip(inside, -30.0, 30.0)))
+    return float(np.clip(probability.mean(dtype=np.float64), 0.0, 1.0))
 
 
 def _ms(start: float) -> float:
