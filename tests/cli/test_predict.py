@@ -7,6 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -71,6 +72,12 @@ def test_a_folder_of_odd_images_with_a_corrupt_one(weights, tmp_path):
     assert not (out / "predictions.jsonl.partial").exists()
     summary = json.loads((out / "predict.json").read_text())
     assert summary["images"] == {"read": 6, "predicted_now": 6, "unreadable": 1}
+    # an output folder inside the input folder is not read back as input
+    inner = folder / "results"
+    args = ["predict", str(folder), "--out", str(inner), "--visualize", *_args(weights)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert [p.file_name for p in read_predictions(inner / "predictions.jsonl")] == expected
 
 
 def test_a_video_names_its_frames(weights, tmp_path):
@@ -139,6 +146,18 @@ def test_missing_shipped_weights_and_bad_options_are_clear(weights, tmp_path, mo
         ["predict", str(image), "--out", str(tmp_path / "o"), *_args(weights, "--backend", "tf")],
     )
     assert result.exit_code == 2 and "backend" in result.output
+    if not torch.cuda.is_available():
+        result = runner.invoke(
+            app,
+            [
+                "predict",
+                str(image),
+                "--out",
+                str(tmp_path / "o"),
+                *_args(weights, "--device", "cuda"),
+            ],
+        )
+        assert result.exit_code == 2 and "cuda" in result.output.lower()
 
 
 def test_several_ablations_and_a_variant_write_one_folder_each(weights, tmp_path):

@@ -26,6 +26,7 @@ def test_folder_names_are_relative_posix_paths_and_bad_files_are_frames_with_err
     assert "c.png" in frames[2].error
     assert [f.image for f in iter_frames(sources[0], skip={"a.jpg"})] == [None]
     assert list_sources(tmp_path / "a.jpg")[0].name == "a.jpg"
+    assert [s.name for s in list_sources(tmp_path, exclude=tmp_path / "b")] == ["a.jpg", "c.png"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         list_sources(tmp_path / "missing")
 

@@ -79,7 +79,7 @@ def predict(
     ablations = tuple(dict.fromkeys(ablation or ["hdr"]))
     try:
         variants = parse_variants(hdrm_variant)
-        sources = list_sources(input)
+        sources = list_sources(input, exclude=out)
         pipe = HDRPipeline.load(
             hasm, hdrm, shpe, backend=backend, device=device, threads=threads,
             hdrm_variants=variants, reference_bone_mm=reference_bone_mm,

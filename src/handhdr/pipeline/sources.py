@@ -62,16 +62,22 @@ def is_video(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def list_sources(root: str | os.PathLike[str]) -> list[Source]:
-    """The images and videos under ``root`` (a file or a folder), in sorted order."""
+def list_sources(
+    root: str | os.PathLike[str], exclude: str | os.PathLike[str] | None = None
+) -> list[Source]:
+    """The images and videos under ``root`` (a file or a folder), in sorted order;
+    nothing under ``exclude`` (the output folder, when it lies inside ``root``)."""
     root = Path(root)
+    skipped = Path(exclude).resolve() if exclude is not None else None
     if root.is_file():
         return [Source(root, root.name, "video" if is_video(root) else "image")]
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such file or folder")
     found = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and (Path(folder) / d).resolve() != skipped
+        )
         for name in sorted(files):
             suffix = Path(name).suffix.lower()
             if name.startswith(".") or suffix not in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES):
