@@ -26,7 +26,11 @@ def test_folder_names_are_relative_posix_paths_and_bad_files_are_frames_with_err
     assert "c.png" in frames[2].error
     assert [f.image for f in iter_frames(sources[0], skip={"a.jpg"})] == [None]
     assert list_sources(tmp_path / "a.jpg")[0].name == "a.jpg"
-    assert [s.name for s in list_sources(tmp_path, exclude=tmp_path / "b")] == ["a.jpg", "c.png"]
+    write_image(tmp_path / "back\\slash.png", np.zeros((4, 5, 3), np.uint8))
+    (odd,) = iter_frames(list_sources(tmp_path / "back\\slash.png")[0])
+    assert odd.image is None and "backslash" in odd.error
+    kept = [s.name for s in list_sources(tmp_path, exclude=tmp_path / "b")]
+    assert kept == ["a.jpg", "back\\slash.png", "c.png"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         list_sources(tmp_path / "missing")
 

@@ -104,6 +104,9 @@ def frame_count(source: Source) -> int:
 def iter_frames(source: Source, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[Frame]:
     """The frames of ``source``; names in ``skip`` come out without an image (already
     done: a resumed run), and unreadable files as a frame with ``error``."""
+    if "\\" in source.name:  # a legal character on POSIX, but not in a file_name
+        yield Frame(source.name, error=f"{source.path}: a backslash in the name cannot be written")
+        return
     if source.kind == "image":
         if source.name in skip:
             yield Frame(source.name)
