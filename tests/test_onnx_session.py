@@ -36,3 +36,10 @@ def test_cuda_without_a_provider_is_a_clear_error(linear_onnx):
         pytest.skip("CUDA provider present")
     with pytest.raises(ValueError, match="linear.onnx.*no CUDA provider"):
         onnx_session(linear_onnx[1], device="cuda")
+
+
+@pytest.mark.parametrize("threads", [None, 2])
+def test_worker_threads_do_not_spin(linear_onnx, threads):
+    options = onnx_session(linear_onnx[1], threads=threads).get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"

@@ -13,7 +13,10 @@ def onnx_session(
     """An ``onnxruntime.InferenceSession`` on CPU, or CUDA when asked and available.
 
     ``threads`` caps intra-op threads (and pins inter-op to one) for predictable
-    timings on small machines; ``None`` leaves ONNX Runtime's default.
+    timings on small machines; ``None`` leaves ONNX Runtime's default. Worker threads
+    never busy-wait between operators (``allow_spinning=0``): the pipeline runs three
+    small models in turn, and spinning threads of one session starved the next on a
+    loaded 2-core machine (lite pipeline 475 -> 90 ms per frame, docs/benchmarks.md).
     """
     import onnxruntime as ort
 
@@ -21,6 +24,8 @@ def onnx_session(
     if threads:
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in ort.get_available_providers():
