@@ -205,12 +205,22 @@ def test_an_interrupted_run_resumes_where_it_stopped(weights, tmp_path, monkeypa
     partial = (out / "predictions.jsonl.partial").read_text().splitlines()
     assert [json.loads(line)["file_name"] for line in partial] == ["a.png"]
 
+    with (out / "predictions.jsonl.partial").open("a") as stream:
+        stream.write('{"file_name": "b.png", "hands": {"ri')  # the line the cut tore
+
     monkeypatch.setattr(HDRPipeline, "predict", original)
-    result = CliRunner().invoke(
-        app, ["predict", str(folder), "--out", str(out), "--resume", *_args(weights)]
-    )
+    resume = ["predict", str(folder), "--out", str(out), "--resume", *_args(weights)]
+    result = CliRunner().invoke(app, resume)
     assert result.exit_code == 0, result.output
     assert "1 from an earlier run" in result.output
     names = [p.file_name for p in read_predictions(out / "predictions.jsonl")]
     assert names == ["a.png", "b.png", "c.png"]
     assert json.loads((out / "predict.json").read_text())["images"]["predicted_now"] == 2
+
+    # a damaged line (not a cut-off last one) is a clear error, and the file stays
+    text = (out / "predictions.jsonl").read_text().replace('"b.png"', "b.png", 1)
+    (out / "predictions.jsonl").write_text(text)
+    result = CliRunner().invoke(app, resume)
+    assert result.exit_code == 2 and "predictions.jsonl, line 2: malformed JSON" in result.output
+    assert (out / "predictions.jsonl").read_text() == text
+    assert not (out / "predictions.jsonl.partial").exists()

@@ -14,7 +14,6 @@ from handhdr.datasets.interhand_format import make_fixture_dataset
 from handhdr.evaluation.fixtures import OraclePipeline
 from handhdr.evaluation.pipeline_eval import (
     BASE_ABLATIONS,
-    AppendingPredictions,
     GtScaleCounts,
     PipelineEvalError,
     ablation_names,
@@ -24,7 +23,13 @@ from handhdr.evaluation.pipeline_eval import (
     rescale_to_gt,
     table_order,
 )
-from handhdr.evaluation.predictions import HandPrediction, ImagePrediction, read_predictions
+from handhdr.evaluation.predictions import (
+    HandPrediction,
+    ImagePrediction,
+    PredictionsError,
+    partial_path,
+    read_predictions,
+)
 from handhdr.evaluation.run import evaluate_predictions, load_ground_truth
 
 SCALES = {"shpe_only": 1.3, "no_removal": 1.2, "no_deocclusion": 0.9, "hdr": 1.0}
@@ -257,11 +262,47 @@ def test_variants_are_scored_and_tabled(ih_root, tmp_path):
                      "full HDR"]  # fmt: skip
 
 
-def test_appending_predictions_refuses_a_broken_file(tmp_path):
-    path = tmp_path / "p.jsonl"
-    path.write_text('{"file_name": "a.jpg", "hands": {}}\nnot json\n')
-    with pytest.raises(PipelineEvalError, match="line 2"):
-        AppendingPredictions(path)
+def test_an_interrupted_run_keeps_its_lines_in_partials_and_resumes(ih_root, tmp_path):
+    out = tmp_path / "out"
+    predictions = out / "predictions"
+    pipe = _oracle(ih_root)
+    real_predict = pipe.predict
+
+    def dies_on_the_third_image(image, **kwargs):
+        if len(pipe.calls) == 2:
+            raise KeyboardInterrupt
+        return real_predict(image, **kwargs)
+
+    pipe.predict = dies_on_the_third_image
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_pipeline(pipe, "interhand", ih_root, out)
+    gt = load_ground_truth("interhand", ih_root)
+    for name in BASE_ABLATIONS:
+        assert not (predictions / f"{name}.jsonl").exists()  # never half a file
+        lines = partial_path(predictions / f"{name}.jsonl").read_text().splitlines()
+        assert [json.loads(line)["file_name"] for line in lines] == gt.file_names[:2]
+    again = _oracle(ih_root)
+    metrics = evaluate_pipeline(again, "interhand", ih_root, out)
+    assert [name for name, _ in again.calls] == gt.file_names[2:]
+    for name in BASE_ABLATIONS:
+        assert _sorted_names(predictions / f"{name}.jsonl") == sorted(gt.file_names)
+        assert not partial_path(predictions / f"{name}.jsonl").exists()
+        assert metrics[name]["counts"]["images_missing"] == 0
+
+
+def _sorted_names(path: Path) -> list[str]:
+    return sorted(p.file_name for p in read_predictions(path))
+
+
+def test_a_broken_predictions_file_is_refused_not_dropped(ih_root, tmp_path):
+    out = tmp_path / "out"
+    evaluate_pipeline(_oracle(ih_root), "interhand", ih_root, out, max_images=2)
+    path = out / "predictions" / "hdr.jsonl"
+    first, second = path.read_text().splitlines(keepends=True)
+    path.write_text(first + "not json\n" + second)
+    with pytest.raises(PredictionsError, match=r"hdr.jsonl, line 2: malformed JSON.*delete it"):
+        evaluate_pipeline(_oracle(ih_root), "interhand", ih_root, out)
+    assert path.read_text() == first + "not json\n" + second
 
 
 def _write_tzionas(root: Path) -> list[np.ndarray]:

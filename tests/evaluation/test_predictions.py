@@ -1,4 +1,4 @@
-"""The predictions file: schema, reader, writer, and the errors for bad input."""
+"""The predictions file: schema, reader, writers (atomic, resumable), errors for bad input."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from handhdr.evaluation.predictions import (
     ImagePrediction,
     PredictionsError,
     PredictionsWriter,
+    ResumableWriter,
     conforms,
     iter_predictions,
+    partial_path,
     predictions_schema,
     read_predictions,
     write_predictions,
@@ -282,3 +284,86 @@ def test_blank_lines_are_skipped_but_counted(tmp_path):
     lines = ["", json.dumps(_line("a.jpg")), "", json.dumps(_line("a.jpg"))]
     err = _error(_write_lines(tmp_path / "p.jsonl", lines))
     assert err.line == 4  # line numbers are those of the file, blank lines included
+
+
+# --- the resumable writer ---------------------------------------------------------
+
+
+def _names(path: Path) -> list[str]:
+    return [p.file_name for p in read_predictions(path)]
+
+
+def test_resumable_file_appears_only_when_the_run_ends(tmp_path):
+    path = tmp_path / "p.jsonl"
+    with ResumableWriter(path) as writer:
+        writer.write(ImagePrediction("a.png", {"right": _hand()}))
+        assert not path.exists() and len(writer) == 1
+        assert json.loads(partial_path(path).read_text())["file_name"] == "a.png"  # flushed
+        with pytest.raises(ValueError, match="written twice"):
+            writer.write(ImagePrediction("a.png", {}))
+    assert _names(path) == ["a.png"] and not partial_path(path).exists()
+    expected = ImagePrediction("a.png", {"right": _hand()}).to_json()
+    assert read_predictions(path)[0].to_json() == expected
+
+
+def test_resumable_error_keeps_the_partial_and_resume_continues_after_a_cut_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"file_name": "old.png", "hands": {}}\n')
+    with pytest.raises(RuntimeError), ResumableWriter(path) as writer:
+        writer.write(ImagePrediction("a.png", {"right": _hand()}))
+        writer.write(ImagePrediction("b.png", {}))
+        raise RuntimeError("killed")
+    assert path.read_text() == '{"file_name": "old.png", "hands": {}}\n'  # untouched
+    kept = partial_path(path).read_bytes()
+    with partial_path(path).open("a") as stream:
+        stream.write('{"file_name": "c.png", "ha')  # cut short by the interruption
+    with ResumableWriter(path, resume=True) as writer:
+        assert writer.done == {"a.png", "b.png"} and writer.kept == 2
+        assert partial_path(path).read_bytes() == kept  # the cut line is gone
+        writer.write(ImagePrediction("c.png", {}))
+    assert _names(path) == ["a.png", "b.png", "c.png"]
+    assert path.read_bytes().startswith(kept)  # kept lines byte for byte
+
+
+def test_resumable_from_a_finished_file_or_afresh(tmp_path):
+    path = tmp_path / "p.jsonl"
+    write_predictions(path, [ImagePrediction("a.png", {}), ImagePrediction("b.png", {})])
+    with pytest.raises(KeyError), ResumableWriter(path, resume=True) as writer:
+        assert writer.done == {"a.png", "b.png"}
+        raise KeyError("stopped before a new line")
+    assert not partial_path(path).exists()  # it held nothing the finished file lacks
+    with ResumableWriter(path, resume=True) as writer:
+        writer.write(ImagePrediction("c.png", {}))
+    assert _names(path) == ["a.png", "b.png", "c.png"]
+    with ResumableWriter(path) as writer:  # no resume: afresh
+        assert not writer.done
+        writer.write(ImagePrediction("d.png", {}))
+    assert _names(path) == ["d.png"]
+
+
+def test_resumable_refuses_a_broken_or_repeated_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    good = '{"file_name": "a.jpg", "hands": {}}'
+    for lines, match in (
+        ([good, "not json", good.replace("a.jpg", "b.jpg")], "line 2: malformed JSON"),
+        ([good, '{"file_name": "b.jpg"}'], "line 2, key 'hands': is missing"),
+        ([good, good], "line 2, key 'file_name': 'a.jpg' already on line 1"),
+    ):
+        partial = _write_lines(partial_path(path), lines)
+        before = partial.read_bytes()
+        with pytest.raises(PredictionsError, match=match) as info:
+            ResumableWriter(path, resume=True).__enter__()
+        assert "fix or delete it" in str(info.value) and str(partial) in str(info.value)
+        assert partial.read_bytes() == before  # nothing dropped
+        partial.unlink()
+    _write_lines(path, [good, "not json"])  # a finished file: no half-made .partial left
+    with pytest.raises(PredictionsError, match="line 2"):
+        ResumableWriter(path, resume=True).__enter__()
+    assert not partial_path(path).exists()
+
+
+def test_resumable_error_before_any_line_leaves_no_partial(tmp_path):
+    path = tmp_path / "p.jsonl"
+    with pytest.raises(KeyError), ResumableWriter(path):
+        raise KeyError("nothing done")
+    assert not partial_path(path).exists() and not path.exists()

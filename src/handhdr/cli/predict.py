@@ -69,11 +69,11 @@ def predict(
     """
     from tqdm import tqdm
 
+    from handhdr.evaluation.predictions import PredictionsError, ResumableWriter
     from handhdr.io import atomic_write_json, write_image
     from handhdr.pipeline import HDRPipeline
     from handhdr.pipeline.panel import quick_panel
     from handhdr.pipeline.sources import frame_count, iter_frames, list_sources
-    from handhdr.pipeline.writer import ResumableWriter
     from handhdr.training.weights import WeightsError
 
     ablations = tuple(dict.fromkeys(ablation or ["hdr"]))
@@ -98,8 +98,11 @@ def predict(
     hands_found = dict.fromkeys(("0", "1", "2"), 0)
     totals = {"hasm": 0.0, "hdrm": 0.0, "shpe": 0.0, "total": 0.0}
     with contextlib.ExitStack() as stack:
-        for writer in writers.values():
-            stack.enter_context(writer)
+        try:
+            for writer in writers.values():
+                stack.enter_context(writer)
+        except PredictionsError as exc:  # --resume from a file that is not ours
+            raise fail(str(exc)) from None
         done = set.intersection(*(w.done for w in writers.values()))
         bar = tqdm(
             total=sum(frame_count(s) for s in sources) or None,

@@ -4,10 +4,12 @@ For every image of a split the pipeline runs once per image for all ablations (H
 once, then each ablation's HDRM/SHPE path), exactly as ``handhdr predict`` runs it:
 the image is the only input, except with ``gt_boxes``, which hands the pipeline each
 hand's box from the ground-truth 2D joints (the reference's cropping). Each
-ablation's lines go to ``OUT/predictions/<ablation>.jsonl``, one line per image,
-appended and flushed as soon as the image is done, so an interrupted run resumes
-where it stopped (``OUT/predictions/run.json`` records the settings, and a resumed
-run with other settings is refused).
+ablation's lines go to ``OUT/predictions/<ablation>.jsonl`` through the
+:class:`~handhdr.evaluation.predictions.ResumableWriter` of ``handhdr predict``: a
+line per image, flushed as soon as the image is done, into ``<ablation>.jsonl.partial``
+until the run ends, so an interrupted run resumes where it stopped
+(``OUT/predictions/run.json`` records the settings, and a resumed run with other
+settings is refused).
 
 Then every predictions file is scored *as written* (4 decimals, read back through
 :func:`~handhdr.evaluation.run.evaluate_predictions`) and ``OUT/metrics.json`` holds,
@@ -23,6 +25,7 @@ report (every protocol).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,9 +38,9 @@ import numpy as np
 from handhdr.datasets.schema import GroundTruthTable
 from handhdr.evaluation.matching import match_predictions
 from handhdr.evaluation.predictions import (
-    DEFAULT_DECIMALS,
     HandPrediction,
     ImagePrediction,
+    ResumableWriter,
     iter_predictions,
 )
 from handhdr.evaluation.protocols import evaluate_interhand
@@ -150,55 +153,6 @@ def open_images(
 # --------------------------------------------------------------------------- files
 
 
-class AppendingPredictions:
-    """A predictions file written one line per image, flushed at once, resumable.
-
-    Opening an existing file reads the names it already holds; a last line cut short
-    by an interruption (no newline) is dropped. Lines are written exactly as
-    :class:`~handhdr.evaluation.predictions.PredictionsWriter` writes them.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], decimals: int = DEFAULT_DECIMALS) -> None:
-        self.path = Path(path)
-        self.decimals = decimals
-        self.done: set[str] = set()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            self._read_existing()
-        self._stream = self.path.open("a", encoding="utf-8")
-
-    def _read_existing(self) -> None:
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            keep = data.rfind(b"\n") + 1  # drop the partial last line
-            with self.path.open("r+b") as stream:
-                stream.truncate(keep)
-            data = data[:keep]
-        for line_no, text in enumerate(data.decode("utf-8").splitlines(), start=1):
-            if not text.strip():
-                continue
-            try:
-                name = json.loads(text)["file_name"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise PipelineEvalError(
-                    f"{self.path}, line {line_no}: not a predictions line; delete the file "
-                    "to predict this ablation again"
-                ) from None
-            self.done.add(name)
-
-    def write(self, prediction: ImagePrediction) -> None:
-        """Append one image's line and flush it."""
-        if prediction.file_name in self.done:
-            raise PipelineEvalError(f"{self.path}: {prediction.file_name!r} written twice")
-        line = json.dumps(prediction.to_json(self.decimals), allow_nan=False, separators=(",", ":"))
-        self._stream.write(line + "\n")
-        self._stream.flush()
-        self.done.add(prediction.file_name)
-
-    def close(self) -> None:
-        self._stream.close()
-
-
 def check_run_settings(folder: Path, settings: dict[str, Any]) -> None:
     """Record ``settings`` in ``folder/run.json``, or refuse to resume a run made with
     other settings (naming the differences)."""
@@ -239,7 +193,8 @@ def predict_dataset(
     progress: bool = False,
 ) -> PredictionRun:
     """Run ``pipe`` on the images of ``images`` (a dataset reader) for every ablation
-    and append each ablation's lines to ``folder/<ablation>.jsonl``.
+    and write each ablation's lines to ``folder/<ablation>.jsonl`` (a
+    :class:`~handhdr.evaluation.predictions.ResumableWriter` that always resumes).
 
     Images already in every file are skipped; an image in some files only is run
     again and written only where it is missing. Only the image (and, with
@@ -251,12 +206,18 @@ def predict_dataset(
     n = len(images) if max_images is None else min(len(images), max_images)
     if n == 0:
         raise PipelineEvalError("the dataset has no images to predict")
-    files = {name: AppendingPredictions(folder / f"{name}.jsonl") for name in ablations}
-    names = images.file_names[:n]
-    todo = [i for i, name in enumerate(names) if any(name not in f.done for f in files.values())]
-    sums: dict[str, float] = {}
-    bar = tqdm(total=n, initial=n - len(todo), desc="pipeline", unit=" img", disable=not progress)
-    try:
+    files = {name: ResumableWriter(folder / f"{name}.jsonl", resume=True) for name in ablations}
+    with contextlib.ExitStack() as stack:
+        for file in files.values():
+            stack.enter_context(file)
+        names = images.file_names[:n]
+        todo = [
+            i for i, name in enumerate(names) if any(name not in f.done for f in files.values())
+        ]
+        sums: dict[str, float] = {}
+        bar = stack.enter_context(
+            tqdm(total=n, initial=n - len(todo), desc="pipeline", unit=" img", disable=not progress)
+        )
         for i in todo:
             sample = images[i]
             boxes = gt_boxes(sample.joints_img, sample.joint_valid) if use_gt_boxes else None
@@ -269,10 +230,6 @@ def predict_dataset(
             for key, value in (getattr(pipe, "timings", None) or {}).items():
                 sums[key] = sums.get(key, 0.0) + float(value)
             bar.update(1)
-    finally:
-        bar.close()
-        for file in files.values():
-            file.close()
     means = {k: v / len(todo) for k, v in sums.items()} if todo else {}
     return PredictionRun(n, len(todo), n - len(todo), means)
 
@@ -623,7 +580,6 @@ def load_pipeline(
 
 __all__ = [
     "BASE_ABLATIONS",
-    "AppendingPredictions",
     "GtScaleCounts",
     "PipelineEvalError",
     "PipelineLike",

@@ -1,8 +1,9 @@
 """The predictions file: JSON Lines, one object per image, read and written here.
 
-Every producer (``handhdr predict``, the pipeline, the demo) writes it with
-:func:`write_predictions` or :class:`PredictionsWriter`, and ``handhdr eval`` reads it
-with :func:`iter_predictions`. One line looks like::
+Every producer writes it with :func:`write_predictions` or :class:`PredictionsWriter`
+(the demo), or with :class:`ResumableWriter` for long runs (``handhdr predict``,
+``handhdr eval --pipeline``), and ``handhdr eval`` reads it with
+:func:`iter_predictions`. One line looks like::
 
     {"file_name": "Capture0/ROM01/cam400262/image0001.jpg",
      "hands": {"right": {"joints_3d": [[x, y, z], ...21], "joints_2d": [[u, v], ...21],
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 import numpy as np
 
@@ -454,3 +455,127 @@ def write_predictions(
         for prediction in predictions:
             writer.write(prediction)
         return len(writer)
+
+
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """Where :class:`ResumableWriter` keeps the lines of an unfinished run: ``<file>.partial``."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
+class ResumableWriter:
+    """Write a predictions file for a long run: line by line, atomic per run, resumable.
+
+    * Lines go to ``<file>.partial`` (:func:`partial_path`), each flushed as it is
+      written, so an interruption loses at most the line being written.
+    * When the ``with`` block ends without an error, the ``.partial`` is renamed onto
+      ``<file>`` (atomic): ``<file>`` only ever holds a whole run's lines.
+    * On an error (Ctrl-C included) ``<file>`` is left as it was and the ``.partial``
+      stays for a resume; it is removed when it holds nothing ``<file>`` does not.
+    * ``resume=True`` keeps the lines of the ``.partial`` or, without one, those of a
+      finished ``<file>`` (e.g. new images added to a folder); :attr:`done` names
+      their images. A last line cut short by an interruption (no newline) is dropped;
+      any other invalid or repeated line is a :class:`PredictionsError` naming the file
+      and line (nothing is dropped silently). Kept lines are copied byte for byte.
+    * Without ``resume`` the run starts afresh (an old ``.partial`` is discarded).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        resume: bool = False,
+        decimals: int | None = DEFAULT_DECIMALS,
+    ) -> None:
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        self.resume = resume
+        self.decimals = decimals
+        self.done: set[str] = set()  # file names with a line (kept or new)
+        self.kept = 0  # lines kept from an earlier run
+        self.written = 0  # lines written by this run
+        self._from_partial = False
+        self._stream: BinaryIO | None = None
+
+    def _keep_lines(self, source: Path, copy_to: BinaryIO | None) -> int:
+        """Check the complete lines of ``source``, note their images and copy them to
+        ``copy_to`` (None: they stay where they are); the byte length of those lines."""
+        hint = "cannot resume from this file: fix or delete it"
+        seen: dict[str, int] = {}
+        end = 0
+        with source.open("rb") as stream:
+            for line_no, raw in enumerate(stream, start=1):
+                if not raw.endswith(b"\n"):
+                    break  # the last line, cut short by an interruption
+                end += len(raw)
+                if not raw.strip():
+                    continue
+                try:
+                    name = _parse_line(raw.decode("utf-8"), source, line_no, ()).file_name
+                except UnicodeDecodeError:
+                    raise PredictionsError(source, line_no, None, f"not UTF-8; {hint}") from None
+                except PredictionsError as err:
+                    raise PredictionsError(
+                        err.path, err.line, err.key, f"{err.problem}; {hint}"
+                    ) from None
+                if name in seen:
+                    problem = f"{name!r} already on line {seen[name]}; {hint}"
+                    raise PredictionsError(source, line_no, "file_name", problem)
+                seen[name] = line_no
+                if copy_to is not None:
+                    copy_to.write(raw)
+        self.done.update(seen)
+        self.kept = len(seen)
+        return end
+
+    def __enter__(self) -> ResumableWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.resume and self.partial.is_file():
+            end = self._keep_lines(self.partial, None)
+            with self.partial.open("r+b") as stream:
+                stream.truncate(end)  # drop a line cut short
+            self._from_partial = True
+            self._stream = self.partial.open("ab")
+            return self
+        self._stream = self.partial.open("wb")
+        if self.resume and self.path.is_file():
+            try:
+                self._keep_lines(self.path, self._stream)
+            except BaseException:
+                self._stream.close()
+                self._stream = None
+                self.partial.unlink(missing_ok=True)
+                raise
+            self._stream.flush()
+        return self
+
+    def write(self, prediction: ImagePrediction) -> None:
+        """Append one image's line (each file name once) and flush it."""
+        if self._stream is None:
+            raise RuntimeError("ResumableWriter must be used as a context manager")
+        if prediction.file_name in self.done:
+            raise ValueError(f"{self.path}: {prediction.file_name!r} written twice")
+        line = json.dumps(prediction.to_json(self.decimals), allow_nan=False, separators=(",", ":"))
+        self._stream.write(line.encode("utf-8") + b"\n")
+        self._stream.flush()
+        self.done.add(prediction.file_name)
+        self.written += 1
+
+    def __len__(self) -> int:
+        return len(self.done)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is None:
+            return
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._stream.close()
+        self._stream = None
+        if exc_type is None:
+            os.replace(self.partial, self.path)  # atomic, as handhdr.io.atomic_path
+        elif not self.written and not (self._from_partial and self.kept):
+            self.partial.unlink(missing_ok=True)  # nothing that <file> does not hold
