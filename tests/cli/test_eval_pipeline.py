@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from handhdr.cli import app
 from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import make_fixture_dataset
-from handhdr.evaluation import pipeline_eval
 from handhdr.evaluation.fixtures import OraclePipeline
 from handhdr.evaluation.predictions import read_predictions
+from handhdr.pipeline import HDRPipeline
 
 ABLATIONS = ("shpe_only", "no_removal", "no_deocclusion", "hdr")
 
@@ -60,7 +60,7 @@ def test_pipeline_mode_with_a_stand_in(root, tmp_path, monkeypatch):
         given.update(kwargs, args=args)
         return OraclePipeline(images, scales)
 
-    monkeypatch.setattr(pipeline_eval, "load_pipeline", fake_load)
+    monkeypatch.setattr(HDRPipeline, "load", fake_load)
     result = _eval(root, tmp_path / "out", "--backend", "onnx", "--threads", "2")
     assert result.exit_code == 0, result.output
     assert given["backend"] == "onnx" and given["threads"] == 2
@@ -93,8 +93,6 @@ def test_default_weights_missing_is_a_clear_error(root, tmp_path):
 
 
 def test_real_pipeline_with_tiny_weights(root, tiny, tmp_path):
-    from handhdr.pipeline import HDRPipeline
-
     out = tmp_path / "out"
     weights = [
         "--hasm",

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from handhdr.cli import options as opt
 from handhdr.cli.app import app, fail
 
 
 @app.command("eval-hdr")
 def eval_hdr(
-    root: Annotated[Path, typer.Option("--root", help="Dataset folder (InterHand2.6M layout).")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (may already exist).")],
-    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
+    root: opt.RootOption,
+    out: opt.OutOption,
+    split: opt.SplitOption = "test",
     weights: Annotated[
         str,
         typer.Option(
             "--weights", help="default (shipped lite HDRM), a .safetensors file or a .ckpt."
         ),
     ] = "default",
-    backend: Annotated[str, typer.Option("--backend", help="torch or onnx.")] = "torch",
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
-    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads.")] = None,
+    backend: opt.BackendOption = opt.Backend.torch,
+    device: opt.DeviceOption = opt.Device.cpu,
+    threads: opt.ThreadsOption = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per batch.")] = 16,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Evaluate only the first N interacting images.")
@@ -45,12 +45,8 @@ def eval_hdr(
     from handhdr.io import atomic_write_json
     from handhdr.training.weights import WeightsError
 
-    if backend not in ("torch", "onnx"):
-        raise fail(f"--backend must be torch or onnx, got {backend!r}")
-    if device not in ("cpu", "cuda"):
-        raise fail(f"--device must be cpu or cuda, got {device!r}")
     try:
-        model = hdrm_inpainter(weights, backend=backend, device=device, threads=threads)
+        model = hdrm_inpainter(weights, backend=backend.value, device=device.value, threads=threads)
         dataset = InterHandDataset(root, split=split, subset="IH", load_hdr_gt=True)
     except (WeightsError, DatasetFormatError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from exc
@@ -71,7 +67,7 @@ def eval_hdr(
         "root": str(root),
         "split": split,
         "weights": weights,
-        "backend": backend,
+        "backend": backend.value,
         "resolution": model.resolution,
         "crop_scale": model.crop.scale,
         "masks": "ground truth",

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from handhdr.cli import options as opt
 from handhdr.cli.app import app, fail
 
 
 @app.command("eval-seg")
 def eval_seg(
-    root: Annotated[Path, typer.Option("--root", help="Dataset folder (InterHand2.6M layout).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json (may exist).")],
-    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
-    weights: Annotated[
-        str, typer.Option("--weights", help="default (shipped lite), .safetensors or .onnx.")
-    ] = "default",
-    backend: Annotated[str, typer.Option("--backend", help="torch or onnx.")] = "torch",
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    root: opt.RootOption,
+    out: opt.OutOption,
+    split: opt.SplitOption = "test",
+    weights: opt.WeightsOption = "default",
+    backend: opt.BackendOption = opt.Backend.torch,
+    device: opt.DeviceOption = opt.Device.cpu,
     kind: Annotated[
         str, typer.Option("--kind", help="Dataset kind: auto, interhand, aih_syn, aih_render.")
     ] = "auto",
     workers: Annotated[int, typer.Option("--workers", help="Image-reading processes.")] = 2,
-    threads: Annotated[int | None, typer.Option("--threads", help="Inference threads.")] = None,
+    threads: opt.ThreadsOption = None,
 ) -> None:
     """Score HASM on a dataset split: per-mask IoU and "miou" in OUT/metrics.json.
 
@@ -37,12 +35,10 @@ def eval_seg(
     from handhdr.training.sources import open_source
     from handhdr.training.weights import WeightsError
 
-    if backend not in ("torch", "onnx"):
-        raise fail(f"--backend must be torch or onnx, got {backend!r}")
-    if device not in ("cpu", "cuda"):
-        raise fail(f"--device must be cpu or cuda, got {device!r}")
     try:
-        predictor = hasm_predictor(weights, backend=backend, device=device, threads=threads)
+        predictor = hasm_predictor(
+            weights, backend=backend.value, device=device.value, threads=threads
+        )
         reader = open_source(root, kind, split)
         metrics = evaluate_segmentation(reader, lambda image: predictor(image).masks, workers)
     except (WeightsError, DatasetFormatError, FileNotFoundError, ValueError) as exc:
@@ -52,7 +48,7 @@ def eval_seg(
             "root": str(root),
             "split": split,
             "weights": weights,
-            "backend": backend,
+            "backend": backend.value,
             "inference": vars(predictor.settings),
         }
     )

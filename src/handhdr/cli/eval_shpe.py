@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from handhdr.cli import options as opt
 from handhdr.cli.app import app, fail
 
 
 @app.command("eval-shpe")
 def eval_shpe(
-    root: Annotated[Path, typer.Option("--root", help="Dataset folder (InterHand2.6M layout).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json (may exist).")],
-    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
-    weights: Annotated[
-        str, typer.Option("--weights", help="default (shipped lite), .safetensors or .onnx.")
-    ] = "default",
+    root: opt.RootOption,
+    out: opt.OutOption,
+    split: opt.SplitOption = "test",
+    weights: opt.WeightsOption = "default",
     estimator: Annotated[
         str, typer.Option("--estimator", help="detnet, or mediapipe (optional extra).")
     ] = "detnet",
-    backend: Annotated[str, typer.Option("--backend", help="torch or onnx.")] = "torch",
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    backend: opt.BackendOption = opt.Backend.torch,
+    device: opt.DeviceOption = opt.Device.cpu,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Crops per call.")] = 16,
-    threads: Annotated[int | None, typer.Option("--threads", help="Inference threads.")] = None,
+    threads: opt.ThreadsOption = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N single-hand images.")
     ] = None,
@@ -42,16 +40,12 @@ def eval_shpe(
     from handhdr.shpe.evaluate import evaluate_shpe
     from handhdr.training.weights import WeightsError
 
-    if backend not in ("torch", "onnx"):
-        raise fail(f"--backend must be torch or onnx, got {backend!r}")
-    if device not in ("cpu", "cuda"):
-        raise fail(f"--device must be cpu or cuda, got {device!r}")
     if estimator not in ESTIMATORS:
         raise fail(f"--estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     if batch_size < 1:
         raise fail(f"--batch-size must be at least 1, got {batch_size}")
     try:
-        model = load_estimator(estimator, weights, backend, device, threads, batch_size)
+        model = load_estimator(estimator, weights, backend.value, device.value, threads, batch_size)
         dataset = InterHandDataset(
             root, split=split, load_images=True, load_masks=True, load_hdr_gt=False
         )
@@ -63,8 +57,8 @@ def eval_shpe(
         "scale_rule": model.scale_rule,
         "input_size": model.input_size,
         "weights": weights,
-        "backend": backend,
-        "device": device,
+        "backend": backend.value,
+        "device": device.value,
     }
     metrics["dataset"] = {"root": str(root), "split": split, "limit": limit}
     out.mkdir(parents=True, exist_ok=True)

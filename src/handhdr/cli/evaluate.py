@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from handhdr.cli import options as opt
 from handhdr.cli.app import app, fail
 
 
@@ -22,16 +23,6 @@ class Branch(str, Enum):
     ALL = "ALL"
     H = "H"
     M = "M"
-
-
-class Backend(str, Enum):
-    torch = "torch"
-    onnx = "onnx"
-
-
-class Device(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def parse_variants(values: list[str] | None) -> dict[str, str]:
@@ -69,8 +60,10 @@ def eval_command(
         bool,
         typer.Option("--gt-boxes", help="--pipeline: hand boxes from ground-truth 2D joints."),
     ] = False,
-    backend: Annotated[Backend, typer.Option("--backend", help="--pipeline.")] = Backend.torch,
-    device: Annotated[Device, typer.Option("--device", help="--pipeline.")] = Device.cpu,
+    backend: Annotated[
+        opt.Backend, typer.Option("--backend", help="--pipeline.")
+    ] = opt.Backend.torch,
+    device: Annotated[opt.Device, typer.Option("--device", help="--pipeline.")] = opt.Device.cpu,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="--pipeline: CPU threads.")
     ] = None,
@@ -156,12 +149,13 @@ def _eval_pipeline(
     from handhdr.evaluation import pipeline_eval as pe
     from handhdr.evaluation.matching import MatchError
     from handhdr.evaluation.predictions import PredictionsError
+    from handhdr.pipeline import HDRPipeline
 
     if not root.is_dir():
         raise fail(f"{root}: dataset folder not found (--root)")
     try:
         ablations = pe.ablation_names(variants)
-        pipe = pe.load_pipeline(
+        pipe = HDRPipeline.load(
             weights["hasm"], weights["hdrm"], weights["shpe"], backend=backend, device=device,
             threads=threads, hdrm_variants=variants,
         )  # fmt: skip

@@ -554,30 +554,6 @@ def evaluate_pipeline(
     return score_predictions(gt, out, ablations, dataset, source, extra={"run": summary})
 
 
-def load_pipeline(
-    hasm: str = "default",
-    hdrm: str = "default",
-    shpe: str = "default",
-    *,
-    backend: str = "torch",
-    device: str = "cpu",
-    threads: int | None = None,
-    hdrm_variants: Mapping[str, str] | None = None,
-) -> PipelineLike:
-    """``handhdr.pipeline.HDRPipeline.load`` with these weights (one place for the CLI)."""
-    from handhdr.pipeline import HDRPipeline  # type: ignore[attr-defined]
-
-    return HDRPipeline.load(
-        hasm,
-        hdrm,
-        shpe,
-        backend=backend,
-        device=device,
-        threads=threads,
-        hdrm_variants=dict(hdrm_variants) if hdrm_variants else None,
-    )
-
-
 __all__ = [
     "BASE_ABLATIONS",
     "GtScaleCounts",
@@ -590,7 +566,6 @@ __all__ = [
     "format_pipeline_markdown",
     "gt_bone_lengths",
     "gt_boxes",
-    "load_pipeline",
     "open_images",
     "predict_dataset",
     "reduction_block",

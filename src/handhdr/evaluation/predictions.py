@@ -403,6 +403,12 @@ def read_predictions(
 # --- writing ----------------------------------------------------------------------
 
 
+def _line_text(prediction: ImagePrediction, decimals: int | None) -> str:
+    """One line of the file, newline included: compact JSON, no NaN."""
+    obj = prediction.to_json(decimals)
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n"
+
+
 class PredictionsWriter:
     """Write predictions one image at a time; the file appears atomically on close.
 
@@ -429,8 +435,7 @@ class PredictionsWriter:
         if prediction.file_name in self._names:
             raise ValueError(f"{self.path}: {prediction.file_name!r} written twice")
         self._names.add(prediction.file_name)
-        line = json.dumps(prediction.to_json(self.decimals), allow_nan=False, separators=(",", ":"))
-        self._stream.write(line + "\n")
+        self._stream.write(_line_text(prediction, self.decimals))
 
     def __len__(self) -> int:
         return len(self._names)
@@ -554,8 +559,7 @@ class ResumableWriter:
             raise RuntimeError("ResumableWriter must be used as a context manager")
         if prediction.file_name in self.done:
             raise ValueError(f"{self.path}: {prediction.file_name!r} written twice")
-        line = json.dumps(prediction.to_json(self.decimals), allow_nan=False, separators=(",", ":"))
-        self._stream.write(line.encode("utf-8") + b"\n")
+        self._stream.write(_line_text(prediction, self.decimals).encode("utf-8"))
         self._stream.flush()
         self.done.add(prediction.file_name)
         self.written += 1
