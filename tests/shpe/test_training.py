@@ -8,7 +8,8 @@ import torch
 
 from handhdr.shpe.config import loss_weights
 from handhdr.shpe.detnet import DetNet
-from handhdr.shpe.targets import map_to_crop
+from handhdr.shpe.loss import shpe_loss
+from handhdr.shpe.targets import make_targets, map_to_crop
 from handhdr.shpe.training import training_loss, validation_errors
 from handhdr.training.config import load_config
 
@@ -41,6 +42,24 @@ def test_a_few_steps_lower_the_loss(tiny_config):
         losses.append(float(loss.detach()))
     assert set(terms) == {"heatmap", "delta", "location", "l2"}
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_heatmap_sigma_reaches_the_targets(tiny_config):
+    torch.manual_seed(0)
+    model = DetNet(tiny_config).eval()
+    weights = loss_weights(load_config("shpe", "lite"))
+    batch = _batch()
+    c = model.config
+    with torch.no_grad():
+        default, _ = training_loss(model, batch, weights)
+        wide, terms = training_loss(model, batch, weights, heatmap_sigma=3.0)
+        targets = make_targets(
+            batch["joints_2d"], batch["joints_3d"], batch["valid"], c.map_size, c.stride, 3.0
+        )
+        _, expected = shpe_loss(model(batch["image"].float() / 255.0), targets, (), weights)
+    assert not torch.isclose(default, wide)
+    for name in ("heatmap", "delta", "location"):
+        assert torch.isclose(terms[name], expected[name], rtol=1e-5)
 
 
 def test_validation_errors_of_a_perfect_readout(tiny_config):

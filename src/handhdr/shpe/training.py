@@ -33,14 +33,22 @@ log = logging.getLogger(__name__)
 
 
 def training_loss(
-    model: DetNet, batch: dict[str, torch.Tensor], weights: LossWeights
+    model: DetNet,
+    batch: dict[str, torch.Tensor],
+    weights: LossWeights,
+    heatmap_sigma: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Eq. (5) on a batch of views (``image`` uint8, ``joints_2d``, ``joints_3d``, ``valid``)."""
+    """Eq. (5) on a batch of views (``image`` uint8, ``joints_2d``, ``joints_3d``, ``valid``).
+
+    ``heatmap_sigma``: Gaussian sigma of the target heatmaps in map cells; None = the
+    reference's 2.5 cells at 64 x 64, scaled with the map size.
+    """
     outputs = model(batch["image"].float() / 255.0)
     c = model.config
     targets = make_targets(
-        batch["joints_2d"], batch["joints_3d"], batch["valid"], c.map_size, c.stride
-    )
+        batch["joints_2d"], batch["joints_3d"], batch["valid"], c.map_size, c.stride,
+        sigma=heatmap_sigma,
+    )  # fmt: skip
     return shpe_loss(outputs, targets, regularized_parameters(model), weights)
 
 
@@ -79,6 +87,8 @@ class SHPETask(L.LightningModule):
         self.cfg = OmegaConf.create(config)
         self.model = DetNet(model_config(config))
         self.weights = loss_weights(config)
+        sigma = self.cfg.get("targets", {}).get("heatmap_sigma")
+        self.heatmap_sigma = None if sigma is None else float(sigma)
         self._val: dict[str, list[torch.Tensor]] = {}
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -93,7 +103,7 @@ class SHPETask(L.LightningModule):
             log.info("SHPE prior reference bone: %.2f mm", float(bone))
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss, terms = training_loss(self.model, batch, self.weights)
+        loss, terms = training_loss(self.model, batch, self.weights, self.heatmap_sigma)
         n = batch["image"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=n)
         for name, value in terms.items():
