@@ -12,15 +12,9 @@ from handhdr.hasm.model import (
     foreground_logits,
     segformer_config,
 )
+from handhdr.pipeline.fixtures import tiny_hasm_config
 
-TINY = HASMConfig(
-    hidden_sizes=[8, 16, 32, 64],
-    depths=[1, 1, 1, 1],
-    num_attention_heads=[1, 2, 4, 8],
-    decoder_width=16,
-    dropout=0.0,
-    drop_path_rate=0.0,
-)
+TINY = tiny_hasm_config()
 
 
 def test_four_heads_at_quarter_resolution():

@@ -14,7 +14,8 @@ from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import make_fixture_dataset
 from handhdr.datasets.masks import mask_path, write_masks
 from handhdr.joints import HAND_SLICES
-from handhdr.shpe.detnet import BlockSpec, DetNetConfig
+from handhdr.pipeline.fixtures import tiny_detnet_config
+from handhdr.shpe.detnet import DetNetConfig
 
 
 def write_hull_masks(root: Path, split: str) -> None:
@@ -81,12 +82,4 @@ def sh_root(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_config() -> DetNetConfig:
     """A DetNet small enough for unit tests: 32 px input, 8 x 8 maps."""
-    return DetNetConfig(
-        input_size=32,
-        stem_channels=8,
-        blocks=[BlockSpec(1, 4, 16, stride=2), BlockSpec(1, 4, 16, dilation=2)],
-        squeeze_channels=8,
-        squeeze_kernel=3,
-        head_channels=8,
-        head_kernel=3,
-    )
+    return tiny_detnet_config()

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from handhdr.hasm.model import HASM
+    from handhdr.hasm.model import HASM, HASMConfig
     from handhdr.hdrm.network import HDRNet
-    from handhdr.shpe.detnet import DetNet
+    from handhdr.shpe.detnet import DetNet, DetNetConfig
 
 HASM_SIZE = 64  # fine and coarse pass side of the tiny HASM
 HDRM_RESOLUTION = 32
@@ -29,14 +29,11 @@ SHPE_INPUT = 32
 _BIAS = 8.0  # foreground minus background logit forced by ``hands``
 
 
-def tiny_hasm(seed: int = 0, hands: tuple[str, ...] | None = None) -> HASM:
-    """A MiT-tiny HASM (random weights, eval mode); ``hands`` (e.g. ``("right",)``)
-    forces those hands' amodal and visible masks on everywhere and the others off;
-    ``None`` leaves the random network as it is."""
-    from handhdr.hasm.model import HASM, HASMConfig
+def tiny_hasm_config() -> HASMConfig:
+    """A MiT small enough for unit tests (dims 8-64, one block per stage)."""
+    from handhdr.hasm.model import HASMConfig
 
-    torch.manual_seed(seed)
-    config = HASMConfig(
+    return HASMConfig(
         hidden_sizes=[8, 16, 32, 64],
         depths=[1, 1, 1, 1],
         num_attention_heads=[1, 2, 4, 8],
@@ -44,7 +41,16 @@ def tiny_hasm(seed: int = 0, hands: tuple[str, ...] | None = None) -> HASM:
         dropout=0.0,
         drop_path_rate=0.0,
     )
-    model = HASM(config).eval()
+
+
+def tiny_hasm(seed: int = 0, hands: tuple[str, ...] | None = None) -> HASM:
+    """A MiT-tiny HASM (random weights, eval mode); ``hands`` (e.g. ``("right",)``)
+    forces those hands' amodal and visible masks on everywhere and the others off;
+    ``None`` leaves the random network as it is."""
+    from handhdr.hasm.model import HASM
+
+    torch.manual_seed(seed)
+    model = HASM(tiny_hasm_config()).eval()
     if hands is not None:
         with torch.no_grad():
             for k, head in enumerate(model.decoder.heads):
@@ -70,12 +76,11 @@ def tiny_hdrnet(seed: int = 0, transformer: bool = True) -> HDRNet:
     return HDRNet(config).eval()
 
 
-def tiny_detnet(seed: int = 0) -> DetNet:
-    """A DetNet with a 32 px input and 8 x 8 maps (random weights, eval mode)."""
-    from handhdr.shpe.detnet import BlockSpec, DetNet, DetNetConfig
+def tiny_detnet_config() -> DetNetConfig:
+    """A DetNet small enough for unit tests: 32 px input, 8 x 8 maps."""
+    from handhdr.shpe.detnet import BlockSpec, DetNetConfig
 
-    torch.manual_seed(seed)
-    config = DetNetConfig(
+    return DetNetConfig(
         input_size=SHPE_INPUT,
         stem_channels=8,
         blocks=[BlockSpec(1, 4, 16, stride=2), BlockSpec(1, 4, 16, dilation=2)],
@@ -84,7 +89,14 @@ def tiny_detnet(seed: int = 0) -> DetNet:
         head_channels=8,
         head_kernel=3,
     )
-    model = DetNet(config).eval()
+
+
+def tiny_detnet(seed: int = 0) -> DetNet:
+    """A DetNet with a 32 px input and 8 x 8 maps (random weights, eval mode)."""
+    from handhdr.shpe.detnet import DetNet
+
+    torch.manual_seed(seed)
+    model = DetNet(tiny_detnet_config()).eval()
     with torch.no_grad():  # sigmoid's steep middle: distinct heatmap maxima for the argmax
         model.heatmap_head.predict.bias.zero_()
     return model
