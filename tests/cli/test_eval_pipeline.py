@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from handhdr.cli import app
@@ -16,17 +15,9 @@ from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import make_fixture_dataset
 from handhdr.evaluation.fixtures import OraclePipeline
 from handhdr.evaluation.predictions import read_predictions
-from handhdr.pipeline import HDRPipeline
+from handhdr.pipeline import ABLATIONS, HDRPipeline
 
-ABLATIONS = ("shpe_only", "no_removal", "no_deocclusion", "hdr")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

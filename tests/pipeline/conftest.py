@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from handhdr.hasm.inference import Segmentation
 from handhdr.hasm.windows import Window
@@ -20,12 +19,8 @@ H, W = 96, 128
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks on a shared CPU: one thread avoids seconds of synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread) -> None:
+    """Every test here runs tiny networks on one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from handhdr.datasets.interhand import InterHandDataset
 from handhdr.datasets.interhand_format import make_fixture_dataset
@@ -55,13 +54,8 @@ def make_single_hand_dataset(
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks: extra threads only add synchronisation, which costs seconds per
-    test when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread) -> None:
+    """Every test here runs tiny networks on one torch thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
