@@ -15,7 +15,6 @@ from handhdr.evaluation.predictions import (
     ImagePrediction,
     PredictionsError,
     PredictionsWriter,
-    ResumableWriter,
     conforms,
     iter_predictions,
     partial_path,
@@ -89,17 +88,6 @@ def test_writer_rounds_to_the_given_decimals(tmp_path):
     assert json.loads(path.read_text())["hands"]["right"]["joints_3d"][0] == [1.235] * 3
     write_predictions(path, [ImagePrediction("a.jpg", {"right": hand})], decimals=None)
     assert json.loads(path.read_text())["hands"]["right"]["joints_3d"][0] == [1.234567891] * 3
-
-
-def test_writer_is_atomic_and_refuses_duplicates(tmp_path):
-    path = tmp_path / "p.jsonl"
-    path.write_text("old\n")
-    with pytest.raises(ValueError, match="written twice"):
-        with PredictionsWriter(path) as writer:
-            writer.write(ImagePrediction("a.jpg", {}))
-            writer.write(ImagePrediction("a.jpg", {}))
-    assert path.read_text() == "old\n"  # the failed run left the earlier file as it was
-    assert [p.name for p in tmp_path.iterdir()] == ["p.jsonl"]  # and no temporary file
 
 
 def test_hand_prediction_rejects_bad_arrays():
@@ -293,9 +281,9 @@ def _names(path: Path) -> list[str]:
     return [p.file_name for p in read_predictions(path)]
 
 
-def test_resumable_file_appears_only_when_the_run_ends(tmp_path):
+def test_writer_file_appears_only_when_the_run_ends(tmp_path):
     path = tmp_path / "p.jsonl"
-    with ResumableWriter(path) as writer:
+    with PredictionsWriter(path) as writer:
         writer.write(ImagePrediction("a.png", {"right": _hand()}))
         assert not path.exists() and len(writer) == 1
         assert json.loads(partial_path(path).read_text())["file_name"] == "a.png"  # flushed
@@ -306,10 +294,10 @@ def test_resumable_file_appears_only_when_the_run_ends(tmp_path):
     assert read_predictions(path)[0].to_json() == expected
 
 
-def test_resumable_error_keeps_the_partial_and_resume_continues_after_a_cut_line(tmp_path):
+def test_writer_error_keeps_the_partial_and_resume_continues_after_a_cut_line(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"file_name": "old.png", "hands": {}}\n')
-    with pytest.raises(RuntimeError), ResumableWriter(path) as writer:
+    with pytest.raises(RuntimeError), PredictionsWriter(path) as writer:
         writer.write(ImagePrediction("a.png", {"right": _hand()}))
         writer.write(ImagePrediction("b.png", {}))
         raise RuntimeError("killed")
@@ -317,7 +305,7 @@ def test_resumable_error_keeps_the_partial_and_resume_continues_after_a_cut_line
     kept = partial_path(path).read_bytes()
     with partial_path(path).open("a") as stream:
         stream.write('{"file_name": "c.png", "ha')  # cut short by the interruption
-    with ResumableWriter(path, resume=True) as writer:
+    with PredictionsWriter(path, resume=True) as writer:
         assert writer.done == {"a.png", "b.png"} and writer.kept == 2
         assert partial_path(path).read_bytes() == kept  # the cut line is gone
         writer.write(ImagePrediction("c.png", {}))
@@ -325,23 +313,23 @@ def test_resumable_error_keeps_the_partial_and_resume_continues_after_a_cut_line
     assert path.read_bytes().startswith(kept)  # kept lines byte for byte
 
 
-def test_resumable_from_a_finished_file_or_afresh(tmp_path):
+def test_writer_from_a_finished_file_or_afresh(tmp_path):
     path = tmp_path / "p.jsonl"
     write_predictions(path, [ImagePrediction("a.png", {}), ImagePrediction("b.png", {})])
-    with pytest.raises(KeyError), ResumableWriter(path, resume=True) as writer:
+    with pytest.raises(KeyError), PredictionsWriter(path, resume=True) as writer:
         assert writer.done == {"a.png", "b.png"}
         raise KeyError("stopped before a new line")
     assert not partial_path(path).exists()  # it held nothing the finished file lacks
-    with ResumableWriter(path, resume=True) as writer:
+    with PredictionsWriter(path, resume=True) as writer:
         writer.write(ImagePrediction("c.png", {}))
     assert _names(path) == ["a.png", "b.png", "c.png"]
-    with ResumableWriter(path) as writer:  # no resume: afresh
+    with PredictionsWriter(path) as writer:  # no resume: afresh
         assert not writer.done
         writer.write(ImagePrediction("d.png", {}))
     assert _names(path) == ["d.png"]
 
 
-def test_resumable_refuses_a_broken_or_repeated_line(tmp_path):
+def test_writer_refuses_a_broken_or_repeated_line(tmp_path):
     path = tmp_path / "p.jsonl"
     good = '{"file_name": "a.jpg", "hands": {}}'
     for lines, match in (
@@ -352,18 +340,18 @@ def test_resumable_refuses_a_broken_or_repeated_line(tmp_path):
         partial = _write_lines(partial_path(path), lines)
         before = partial.read_bytes()
         with pytest.raises(PredictionsError, match=match) as info:
-            ResumableWriter(path, resume=True).__enter__()
+            PredictionsWriter(path, resume=True).__enter__()
         assert "fix or delete it" in str(info.value) and str(partial) in str(info.value)
         assert partial.read_bytes() == before  # nothing dropped
         partial.unlink()
     _write_lines(path, [good, "not json"])  # a finished file: no half-made .partial left
     with pytest.raises(PredictionsError, match="line 2"):
-        ResumableWriter(path, resume=True).__enter__()
+        PredictionsWriter(path, resume=True).__enter__()
     assert not partial_path(path).exists()
 
 
-def test_resumable_error_before_any_line_leaves_no_partial(tmp_path):
+def test_writer_error_before_any_line_leaves_no_partial(tmp_path):
     path = tmp_path / "p.jsonl"
-    with pytest.raises(KeyError), ResumableWriter(path):
+    with pytest.raises(KeyError), PredictionsWriter(path):
         raise KeyError("nothing done")
     assert not partial_path(path).exists() and not path.exists()

@@ -69,7 +69,7 @@ def predict(
     """
     from tqdm import tqdm
 
-    from handhdr.evaluation.predictions import PredictionsError, ResumableWriter
+    from handhdr.evaluation.predictions import PredictionsError, PredictionsWriter
     from handhdr.io import atomic_write_json, write_image
     from handhdr.pipeline import HDRPipeline
     from handhdr.pipeline.panel import quick_panel
@@ -93,7 +93,7 @@ def predict(
         raise fail(f"{input}: no images or videos found (looked for image and video suffixes)")
 
     folders = {name: out if len(ablations) == 1 else out / name for name in ablations}
-    writers = {n: ResumableWriter(folders[n] / "predictions.jsonl", resume) for n in ablations}
+    writers = {n: PredictionsWriter(folders[n] / "predictions.jsonl", resume) for n in ablations}
     read = failed = 0
     hands_found = dict.fromkeys(("0", "1", "2"), 0)
     totals = {"hasm": 0.0, "hdrm": 0.0, "shpe": 0.0, "total": 0.0}

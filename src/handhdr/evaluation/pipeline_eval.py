@@ -5,7 +5,7 @@ once, then each ablation's HDRM/SHPE path), exactly as ``handhdr predict`` runs 
 the image is the only input, except with ``gt_boxes``, which hands the pipeline each
 hand's box from the ground-truth 2D joints (the reference's cropping). Each
 ablation's lines go to ``OUT/predictions/<ablation>.jsonl`` through the
-:class:`~handhdr.evaluation.predictions.ResumableWriter` of ``handhdr predict``: a
+:class:`~handhdr.evaluation.predictions.PredictionsWriter` of ``handhdr predict``: a
 line per image, flushed as soon as the image is done, into ``<ablation>.jsonl.partial``
 until the run ends, so an interrupted run resumes where it stopped
 (``OUT/predictions/run.json`` records the settings, and a resumed run with other
@@ -40,7 +40,7 @@ from handhdr.evaluation.matching import match_predictions
 from handhdr.evaluation.predictions import (
     HandPrediction,
     ImagePrediction,
-    ResumableWriter,
+    PredictionsWriter,
     iter_predictions,
 )
 from handhdr.evaluation.protocols import evaluate_interhand
@@ -194,7 +194,7 @@ def predict_dataset(
 ) -> PredictionRun:
     """Run ``pipe`` on the images of ``images`` (a dataset reader) for every ablation
     and write each ablation's lines to ``folder/<ablation>.jsonl`` (a
-    :class:`~handhdr.evaluation.predictions.ResumableWriter` that always resumes).
+    :class:`~handhdr.evaluation.predictions.PredictionsWriter` that always resumes).
 
     Images already in every file are skipped; an image in some files only is run
     again and written only where it is missing. Only the image (and, with
@@ -206,7 +206,7 @@ def predict_dataset(
     n = len(images) if max_images is None else min(len(images), max_images)
     if n == 0:
         raise PipelineEvalError("the dataset has no images to predict")
-    files = {name: ResumableWriter(folder / f"{name}.jsonl", resume=True) for name in ablations}
+    files = {name: PredictionsWriter(folder / f"{name}.jsonl", resume=True) for name in ablations}
     with contextlib.ExitStack() as stack:
         for file in files.values():
             stack.enter_context(file)

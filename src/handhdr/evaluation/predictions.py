@@ -1,7 +1,7 @@
 """The predictions file: JSON Lines, one object per image, read and written here.
 
 Every producer writes it with :func:`write_predictions` or :class:`PredictionsWriter`
-(the demo), or with :class:`ResumableWriter` for long runs (``handhdr predict``,
+(the demo), or with :class:`PredictionsWriter` for long runs (``handhdr predict``,
 ``handhdr eval --pipeline``), and ``handhdr eval`` reads it with
 :func:`iter_predictions`. One line looks like::
 
@@ -19,7 +19,6 @@ documents it for users.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -30,11 +29,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Literal, TextIO
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
-from handhdr.io import atomic_path
 from handhdr.joints import HANDS, NUM_HAND_JOINTS
 
 JointsFrame = Literal["root_relative", "camera"]
@@ -409,67 +407,26 @@ def _line_text(prediction: ImagePrediction, decimals: int | None) -> str:
     return json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n"
 
 
-class PredictionsWriter:
-    """Write predictions one image at a time; the file appears atomically on close.
-
-    Use as a context manager. If the block raises, nothing is written and any earlier
-    file at ``path`` stays as it was. Writing the same ``file_name`` twice is an error.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], decimals: int | None = DEFAULT_DECIMALS):
-        self.path = Path(path)
-        self.decimals = decimals
-        self._names: set[str] = set()
-        self._stack = contextlib.ExitStack()
-        self._stream: TextIO | None = None
-
-    def __enter__(self) -> PredictionsWriter:
-        tmp = self._stack.enter_context(atomic_path(self.path))
-        self._stream = self._stack.enter_context(tmp.open("w", encoding="utf-8"))
-        return self
-
-    def write(self, prediction: ImagePrediction) -> None:
-        """Append one image's line."""
-        if self._stream is None:
-            raise RuntimeError("PredictionsWriter must be used as a context manager")
-        if prediction.file_name in self._names:
-            raise ValueError(f"{self.path}: {prediction.file_name!r} written twice")
-        self._names.add(prediction.file_name)
-        self._stream.write(_line_text(prediction, self.decimals))
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stream = None
-        self._stack.__exit__(exc_type, exc, tb)
-
-
 def write_predictions(
     path: str | os.PathLike[str],
     predictions: Iterable[ImagePrediction],
     decimals: int | None = DEFAULT_DECIMALS,
 ) -> int:
     """Write a whole predictions file atomically; returns the number of lines."""
-    with PredictionsWriter(path, decimals) as writer:
+    with PredictionsWriter(path, decimals=decimals) as writer:
         for prediction in predictions:
             writer.write(prediction)
         return len(writer)
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
-    """Where :class:`ResumableWriter` keeps the lines of an unfinished run: ``<file>.partial``."""
+    """Where :class:`PredictionsWriter` keeps the lines of an unfinished run: ``<file>.partial``."""
     path = Path(path)
     return path.with_name(path.name + ".partial")
 
 
-class ResumableWriter:
-    """Write a predictions file for a long run: line by line, atomic per run, resumable.
+class PredictionsWriter:
+    """Write a predictions file: line by line, atomic per run, resumable.
 
     * Lines go to ``<file>.partial`` (:func:`partial_path`), each flushed as it is
       written, so an interruption loses at most the line being written.
@@ -532,7 +489,7 @@ class ResumableWriter:
         self.kept = len(seen)
         return end
 
-    def __enter__(self) -> ResumableWriter:
+    def __enter__(self) -> PredictionsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.resume and self.partial.is_file():
             end = self._keep_lines(self.partial, None)
@@ -556,7 +513,7 @@ class ResumableWriter:
     def write(self, prediction: ImagePrediction) -> None:
         """Append one image's line (each file name once) and flush it."""
         if self._stream is None:
-            raise RuntimeError("ResumableWriter must be used as a context manager")
+            raise RuntimeError("PredictionsWriter must be used as a context manager")
         if prediction.file_name in self.done:
             raise ValueError(f"{self.path}: {prediction.file_name!r} written twice")
         self._stream.write(_line_text(prediction, self.decimals).encode("utf-8"))
@@ -580,6 +537,6 @@ class ResumableWriter:
         self._stream.close()
         self._stream = None
         if exc_type is None:
-            os.replace(self.partial, self.path)  # atomic, as handhdr.io.atomic_path
+            os.replace(self.partial, self.path)  # atomic, like handhdr.io.atomic_path
         elif not self.written and not (self._from_partial and self.kept):
             self.partial.unlink(missing_ok=True)  # nothing that <file> does not hold
