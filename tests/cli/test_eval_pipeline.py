@@ -74,11 +74,10 @@ def test_argument_errors(root, tmp_path):
     assert missing.exit_code == 2 and "dataset folder not found" in missing.output
 
 
-def test_default_weights_missing_is_a_clear_error(root, tmp_path):
-    from handhdr.pipeline import missing_shipped
+def test_default_weights_missing_is_a_clear_error(root, tmp_path, monkeypatch):
+    import handhdr.training.weights as shipped
 
-    if not missing_shipped():
-        pytest.skip("shipped weights exist in this installation")
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path / "no_weights")
     result = _eval(root, tmp_path / "o")
     assert result.exit_code == 2 and "shipped" in result.output and "--hasm PATH" in result.output
 

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from handhdr.training.export import export_run, find_checkpoint, load_checkpoint
+from handhdr.training.export import export_run, find_checkpoint, load_checkpoint, scalar_metrics
 from handhdr.training.trainer import fit
 from handhdr.training.weights import load_weights
 
@@ -22,7 +22,7 @@ def test_export_best_and_last_with_a_model_card(tmp_path, toy_config):
         result.run_dir,
         tmp_path / "w" / "toy.safetensors",
         which="last",
-        metrics={"miou": 0.9},
+        metrics={"miou": 0.9, "hdrnet": {"removal": {"psnr": 19.5}}, "per_image": [1, 2]},
         notes="made by a test",
     )
     state, meta = load_weights(weights)
@@ -32,6 +32,7 @@ def test_export_best_and_last_with_a_model_card(tmp_path, toy_config):
     assert card == tmp_path / "w" / "toy.md"
     assert "handhdr train toy --data data" in text and '"seed": 7' in text and '"num": 100' in text
     assert "| miou | 0.9000 |" in text and "made by a test" in text
+    assert "| hdrnet.removal.psnr | 19.5000 |" in text and "per_image" not in text
     assert "| run | 8 steps, " in text and meta["train_seconds"] > 0
     assert find_checkpoint(result.run_dir, "best").name == "best.ckpt"
 
@@ -44,3 +45,8 @@ def test_missing_checkpoints_are_explained(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "x.ckpt")
     with pytest.raises(ValueError, match="no handhdr training config"):
         load_checkpoint(tmp_path / "x.ckpt")
+
+
+def test_scalar_metrics_flattens_nested_blocks():
+    metrics = {"a": 1, "b": {"c": {"d": 2.5}, "e": "x"}, "f": [1]}
+    assert scalar_metrics(metrics) == {"a": 1, "b.c.d": 2.5, "b.e": "x"}

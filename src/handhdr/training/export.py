@@ -92,6 +92,19 @@ def data_recipe(sources: list[Mapping[str, Any]], split: str) -> dict[str, Any]:
     return recipe
 
 
+def scalar_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The numbers and strings of a (nested) ``metrics.json``, nested keys joined with
+    dots (``hdrnet.removal.psnr``); lists are left out."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(scalar_metrics(value, f"{name}."))
+        elif not isinstance(value, list):
+            flat[name] = value
+    return flat
+
+
 def export_run(
     run_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -138,9 +151,7 @@ def export_run(
         "Commands": f"```\n{commands}\n```",
     }
     if metrics:
-        sections["Evaluation"] = {
-            k: v for k, v in metrics.items() if not isinstance(v, (dict, list))
-        }
+        sections["Evaluation"] = scalar_metrics(metrics)
         if "root" in metrics and "split" in metrics:
             source = [{"root": metrics["root"], "kind": "interhand"}]
             sections["Evaluation data"] = data_recipe(source, str(metrics["split"]))
