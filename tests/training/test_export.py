@@ -50,3 +50,17 @@ def test_missing_checkpoints_are_explained(tmp_path):
 def test_scalar_metrics_flattens_nested_blocks():
     metrics = {"a": 1, "b": {"c": {"d": 2.5}, "e": "x"}, "f": [1]}
     assert scalar_metrics(metrics) == {"a": 1, "b.c.d": 2.5, "b.e": "x"}
+
+
+def test_export_can_change_inference_settings_only(tmp_path, toy_config):
+    cfg = toy_config(tmp_path, 4)
+    cfg.inference = {"size": 160}
+    result = fit(cfg)
+    out = tmp_path / "w.safetensors"
+    _, card = export_run(result.run_dir, out, which="last", inference=["inference.size=224"])
+    ckpt = load_checkpoint(result.last_checkpoint)
+    assert ckpt["hyper_parameters"]["config"]["inference"]["size"] == 160  # run untouched
+    assert "inference.size=224" in card.read_text()
+    for bad in ("model.width=3", "inference.nope=1", "inference.size"):
+        with pytest.raises(ValueError, match="inference.KEY=VALUE"):
+            export_run(result.run_dir, out, which="last", inference=[bad])

@@ -133,8 +133,17 @@ def export(
         typer.Option("--metrics", help="metrics.json of an evaluation, for the model card."),
     ] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Text for the model card.")] = None,
+    inference: Annotated[
+        list[str] | None,
+        typer.Argument(help="inference.KEY=VALUE settings to ship instead of the run's."),
+    ] = None,
 ) -> None:
-    """Export a run's best/last checkpoint as fp16 safetensors plus a model card (.md)."""
+    """Export a run's best/last checkpoint as fp16 safetensors plus a model card (.md).
+
+    Trailing ``inference.KEY=VALUE`` arguments change the inference settings stored with
+    the weights (e.g. HASM's ``inference.coarse_size=224``, chosen after training on
+    validation data); the network itself cannot change.
+    """
     import json
 
     from handhdr.training.export import export_run
@@ -143,7 +152,9 @@ def export(
         raise fail(f"--out {out}: expected a .safetensors file name")
     try:
         scores = json.loads(metrics.read_text()) if metrics is not None else None
-        weights, card = export_run(run, out, which=which, metrics=scores, notes=notes)
+        weights, card = export_run(
+            run, out, which=which, metrics=scores, notes=notes, inference=inference or ()
+        )
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"weights: {weights}\nmodel card: {card}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +54,28 @@ def export_checkpoint(
     checkpoint: str | os.PathLike[str],
     out: str | os.PathLike[str],
     dtype: torch.dtype = torch.float16,
+    inference: Sequence[str] = (),
 ) -> tuple[Path, dict[str, Any]]:
     """Write the shipped model of a checkpoint as safetensors; returns the path and the
-    metadata written."""
+    metadata written. ``inference``: ``inference.KEY=VALUE`` settings that replace the
+    run's (only the ``inference`` block may change: the weights fix the network)."""
     ckpt = load_checkpoint(checkpoint)
     config = dict(ckpt["hyper_parameters"]["config"])
     if isinstance(config.get("model"), dict):  # weights come from the checkpoint
         config["model"] = {**config["model"], "pretrained": None}
     cfg = OmegaConf.create(config)
+    for item in inference:
+        key = item.split("=", 1)[0]
+        if (
+            "=" not in item
+            or not key.startswith("inference.")
+            or OmegaConf.select(cfg, key) is None
+        ):
+            raise ValueError(
+                f"{item!r}: expected inference.KEY=VALUE with a KEY of the run's inference "
+                f"settings ({sorted(cfg.get('inference', {}))})"
+            )
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(inference)))
     stage = get_stage(cfg.stage)
     module = stage.build_module(cfg)
     module.load_state_dict(ckpt["state_dict"])
@@ -111,11 +125,13 @@ def export_run(
     which: str = "best",
     metrics: Mapping[str, Any] | None = None,
     notes: str | None = None,
+    inference: Sequence[str] = (),
 ) -> tuple[Path, Path]:
-    """Export a run for shipping: fp16 weights at ``out`` and the model card ``out.md``."""
+    """Export a run for shipping: fp16 weights at ``out`` and the model card ``out.md``
+    (``inference``: see :func:`export_checkpoint`)."""
     run_dir = Path(run_dir)
     checkpoint = find_checkpoint(run_dir, which)
-    weights, metadata = export_checkpoint(checkpoint, out)
+    weights, metadata = export_checkpoint(checkpoint, out, inference=inference)
     cfg = OmegaConf.load(run_dir / "config.yaml")
     info = read_run_info(run_dir)
     commands = (
@@ -131,6 +147,7 @@ def export_run(
             "architecture": metadata.get("model", {}),
             "inference": metadata.get("inference", {}),
             "weights": f"{weights.name} ({metadata['dtype']}, sha256 {digest[:16]}...)",
+            "inference changed at export": " ".join(inference) or "none",
         },
         "Training data": data_recipe(
             list(OmegaConf.to_container(cfg.data.sources)),  # type: ignore[arg-type]
