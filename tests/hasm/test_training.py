@@ -13,6 +13,8 @@ def tiny_task_config(warmup_steps=0):
         "lite",
         [
             "input_size=32",
+            "inference.size=32",
+            "inference.coarse_size=32",
             "model.hidden_sizes=[8,16,32,64]",
             "model.depths=[1,1,1,1]",
             "model.decoder_width=16",

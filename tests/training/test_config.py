@@ -35,7 +35,9 @@ def test_overrides_are_typed_and_checked():
 
 
 def test_input_size_override_moves_the_inference_size_too():
-    assert load_config("hasm", "lite", ["input_size=96"]).inference.size == 96
+    assert load_config("hasm", "paper", ["input_size=96"]).inference.size == 96
+    lite = load_config("hasm", "lite", ["input_size=96"]).inference  # chosen sizes stay
+    assert lite.size == 224 and lite.coarse_size == 224
 
 
 def test_data_sources_and_files(tmp_path):
