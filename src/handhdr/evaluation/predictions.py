@@ -1,8 +1,8 @@
 """The predictions file: JSON Lines, one object per image, read and written here.
 
-Every producer writes it with :func:`write_predictions` or :class:`PredictionsWriter`
-(the demo), or with :class:`PredictionsWriter` for long runs (``handhdr predict``,
-``handhdr eval --pipeline``), and ``handhdr eval`` reads it with
+Every producer writes it with :func:`write_predictions` or, line by line and
+resumably, :class:`PredictionsWriter` (the demo, ``handhdr predict``, ``handhdr eval
+--pipeline``), and ``handhdr eval`` reads it with
 :func:`iter_predictions`. One line looks like::
 
     {"file_name": "Capture0/ROM01/cam400262/image0001.jpg",
