@@ -141,3 +141,32 @@ def test_real_pipeline_with_gt_boxes(root, tiny, tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["source"]["gt_boxes"] is True and metrics["source"]["backend"] == "onnx"
     assert np.isfinite(metrics["hdr"]["official_gt_scale"]["mpjpe_ih"])
+
+
+def test_real_pipeline_with_gt_masks(tiny, tmp_path):
+    from handhdr.datasets.masks import mask_path, write_masks
+
+    root = tmp_path / "ih"
+    make_fixture_dataset(root, "test", seed=7, num_captures=1, num_cameras=1, num_frames=2,
+                         image_size=(96, 64), invalid_joint_rate=0.0)  # fmt: skip
+    dataset = InterHandDataset(root, "test", load_images=False, load_hdr_gt=False)
+    masks = np.zeros((4, 64, 96), bool)
+    masks[0, 10:40, 10:40] = masks[1, 10:40, 10:40] = True  # a right hand only
+    for name in dataset.file_names:
+        path = mask_path(root, "test", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_masks(path, masks)
+    weights = [
+        "--hasm",
+        str(tiny["hasm"]),
+        "--hdrm",
+        str(tiny["hdrm"]),
+        "--shpe",
+        str(tiny["shpe"]),
+    ]
+    result = _eval(root, tmp_path / "out", *weights, "--gt-masks")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["source"]["gt_masks"] is True
+    for line in read_predictions(tmp_path / "out" / "predictions" / "hdr.jsonl"):
+        assert list(line.hands) == ["right"]  # the masks decide, not the tiny HASM

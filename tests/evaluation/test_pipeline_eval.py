@@ -20,6 +20,7 @@ from handhdr.evaluation.pipeline_eval import (
     evaluate_pipeline,
     gt_bone_lengths,
     gt_boxes,
+    open_images,
     rescale_to_gt,
     table_order,
 )
@@ -336,3 +337,43 @@ def test_tzionas_gives_2d_epe_in_table_2_layout(tmp_path):
     md = (tmp_path / "out" / "metrics.md").read_text()
     assert "Table 2" in md and "SHPE+HDR" in md
     assert metrics["reduction"]["measure"] == "epe_all"
+
+
+def test_gt_masks_reach_the_pipeline_and_missing_ones_are_named(tmp_path):
+    from handhdr.datasets.masks import mask_path, write_masks
+
+    root = tmp_path / "ih"
+    make_fixture_dataset(root, "test", seed=9, num_captures=1, num_cameras=1, num_frames=3,
+                         image_size=(40, 32))  # fmt: skip
+    dataset = InterHandDataset(root, "test", load_masks=False, load_hdr_gt=False)
+    rng = np.random.default_rng(0)
+    written = {}
+    for i in range(len(dataset)):
+        name = dataset.file_names[i]
+        masks = rng.random((4, 32, 40)) < 0.3
+        path = mask_path(root, "test", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_masks(path, masks)
+        written[name] = masks
+    pipe = _oracle(root)
+    metrics = evaluate_pipeline(pipe, "interhand", root, tmp_path / "out", use_gt_masks=True)
+    assert metrics["source"]["gt_masks"] is True
+    assert [name for name, _ in pipe.calls] == list(dataset.file_names)
+    for (name, _), given in zip(pipe.calls, pipe.masks, strict=True):
+        np.testing.assert_array_equal(given, written[name])
+    without = _oracle(root)
+    evaluate_pipeline(without, "interhand", root, tmp_path / "plain")
+    assert without.masks == [None] * len(dataset)  # only the image otherwise
+    with pytest.raises(PipelineEvalError, match="gt_masks: True then, False now"):
+        evaluate_pipeline(_oracle(root), "interhand", root, tmp_path / "out")
+    # an image without its masks file: named, and nothing scored
+    missing = mask_path(root, "test", dataset.file_names[1])
+    missing.unlink()
+    with pytest.raises(PipelineEvalError, match=r"image.*--gt-masks needs this image's four"):
+        evaluate_pipeline(_oracle(root), "interhand", root, tmp_path / "again", use_gt_masks=True)
+    assert not (tmp_path / "again" / "metrics.json").exists()
+
+
+def test_gt_masks_on_a_dataset_without_masks_is_refused(tmp_path):
+    with pytest.raises(PipelineEvalError, match="tzionas dataset has no ground-truth masks"):
+        open_images("tzionas", tmp_path, masks=True)

@@ -332,3 +332,27 @@ def test_tiny_thin_and_large_images_go_through(tiny_weights, shape):
         assert np.isfinite(found.joints_2d).all() and np.isfinite(found.joints_3d).all()
         x, y, w, h = found.box
         assert 0 <= x and 0 <= y and x + w <= shape[1] and y + h <= shape[0]
+
+
+def test_given_masks_replace_hasm_which_does_not_run(
+    fake_hasm, masks_for, spy_hdrm, fixed_pose, tiny_weights, scene_image
+):
+    given = masks_for(("right", "left"))
+    hasm = fake_hasm(masks_for(("right",)))  # would find one hand only
+    spy = spy_hdrm(hdrm_inpainter(tiny_weights["hdrm"]))
+    pipe = HDRPipeline(hasm, spy, fixed_pose(confidence=0.8))
+    result = pipe.predict(scene_image, ablations=("hdr",), masks=given)["hdr"]
+    assert hasm.calls == []
+    assert list(result.hands) == ["right", "left"]
+    np.testing.assert_array_equal(result.masks, given)
+    for hand in result.hands.values():
+        assert hand.mask_score == pytest.approx(1.0) and hand.score == pytest.approx(0.8)
+    # the same answer as a HASM that returned exactly these masks
+    same = HDRPipeline(fake_hasm(given), spy, fixed_pose(confidence=0.8))
+    other = same.predict(scene_image, ablations=("hdr",))["hdr"]
+    for hand in ("right", "left"):
+        np.testing.assert_allclose(result.hands[hand].joints_2d, other.hands[hand].joints_2d)
+        assert result.hands[hand].crop_box == other.hands[hand].crop_box
+    np.testing.assert_array_equal(spy.calls[0][0], spy.calls[1][0])  # same HDRM input
+    with pytest.raises(ValueError, match=r"given masks must be \(4, 96, 128\)"):
+        pipe.predict(scene_image, masks=given[:, :50])

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from handhdr.hasm.inference import HASMPredictor, InferenceSettings
-from handhdr.pipeline.segment import HASMSegmenter, as_segmenter, check_boxes, region_from_boxes
+from handhdr.pipeline.segment import (
+    HASMSegmenter,
+    as_segmenter,
+    check_boxes,
+    given_segmentation,
+    region_from_boxes,
+)
 
 
 class Runner:
@@ -59,3 +65,14 @@ def test_bad_boxes_are_named():
         check_boxes({"left": (0, float("nan"), 1, 3)})
     with pytest.raises(TypeError, match="segment"):
         as_segmenter(object())
+
+
+def test_given_segmentation_is_certain_and_checks_its_shape():
+    masks = np.zeros((4, 6, 8), np.uint8)
+    masks[0, 1:3, 2:5] = 1
+    seg = given_segmentation(masks, (6, 8, 3))
+    assert seg.masks.dtype == bool and seg.region is None
+    np.testing.assert_array_equal(seg.masks, masks.astype(bool))
+    assert seg.probabilities[0, 1, 2] > 0.999 and seg.probabilities[0, 0, 0] < 0.001
+    with pytest.raises(ValueError, match=r"\(4, 6, 9\)"):
+        given_segmentation(masks, (6, 9))

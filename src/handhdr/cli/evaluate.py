@@ -60,6 +60,13 @@ def eval_command(
         bool,
         typer.Option("--gt-boxes", help="--pipeline: hand boxes from ground-truth 2D joints."),
     ] = False,
+    gt_masks: Annotated[
+        bool,
+        typer.Option(
+            "--gt-masks",
+            help="--pipeline: the ground-truth masks in place of HASM's (oracle segmentation).",
+        ),
+    ] = False,
     backend: Annotated[
         opt.Backend, typer.Option("--backend", help="--pipeline.")
     ] = opt.Backend.torch,
@@ -91,13 +98,14 @@ def eval_command(
     shpe_only, no_removal, no_deocclusion, hdr (+ --hdrm-variant names) on every image,
     writes OUT/predictions/<ablation>.jsonl (resumable), then OUT/metrics.json
     (official and ground-truth-scale MPJPE per ablation) and OUT/metrics.md (the
-    paper's Tables 3 and 5; Table 2 for Tzionas).
+    paper's Tables 3 and 5; Table 2 for Tzionas). --gt-masks gives the pipeline the
+    ground-truth masks instead of HASM's: the oracle-segmentation diagnosis.
     """
     if pipeline:
         if predictions is not None:
             raise fail("--pipeline predicts the images itself; leave out --predictions")
         _eval_pipeline(
-            root, out, split, dataset.value, branch.value, gt_boxes, backend.value,
+            root, out, split, dataset.value, branch.value, gt_boxes, gt_masks, backend.value,
             device.value, threads, {"hasm": hasm, "hdrm": hdrm, "shpe": shpe},
             parse_variants(hdrm_variant), max_images,
         )  # fmt: skip
@@ -138,6 +146,7 @@ def _eval_pipeline(
     dataset: str,
     branch: str,
     gt_boxes: bool,
+    gt_masks: bool,
     backend: str,
     device: str,
     threads: int | None,
@@ -163,7 +172,8 @@ def _eval_pipeline(
         settings = {"backend": backend, "weights": _resolved(named)}
         metrics = pe.evaluate_pipeline(
             pipe, dataset, root, out, split=split, branch=branch, ablations=ablations,
-            use_gt_boxes=gt_boxes, max_images=max_images, settings=settings, progress=True,
+            use_gt_boxes=gt_boxes, use_gt_masks=gt_masks, max_images=max_images,
+            settings=settings, progress=True,
         )  # fmt: skip
     except (PredictionsError, MatchError, FileNotFoundError, ValueError) as err:
         raise fail(str(err)) from None

@@ -59,7 +59,7 @@ class OraclePipeline:
     ``images`` is a dataset reader whose items carry the image and the ground truth
     (``InterHandDataset``/``TzionasDataset`` with images). 3D joints are NaN-free zeros
     where the dataset has no 3D ground truth (Tzionas). ``calls`` lists the file name
-    and boxes of every ``predict`` call.
+    and boxes of every ``predict`` call, ``masks`` the masks given to it.
     """
 
     def __init__(
@@ -86,6 +86,7 @@ class OraclePipeline:
                 np.asarray(sample.joint_valid, bool),
             )
         self.calls: list[tuple[str, dict | None]] = []
+        self.masks: list[np.ndarray | None] = []  # the masks given to each call
         self.timings: dict[str, float] = {}
 
     def predict(
@@ -94,12 +95,14 @@ class OraclePipeline:
         *,
         ablations: Sequence[str] = ("hdr",),
         boxes: dict[str, tuple[float, float, float, float]] | None = None,
+        masks: np.ndarray | None = None,
     ) -> dict[str, OracleResult]:
         """Each ablation's answer for ``image`` (uint8 RGB ``H x W x 3``)."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 uint8 image, got {image.shape} {image.dtype}")
         file_name, joints_cam, joints_img, valid = self.truth[image_key(image)]
         self.calls.append((file_name, boxes))
+        self.masks.append(masks)
         out: dict[str, OracleResult] = {}
         for ablation in ablations:
             hands = {}

@@ -3,7 +3,9 @@
 For every image of a split the pipeline runs once per image for all ablations (HASM
 once, then each ablation's HDRM/SHPE path), exactly as ``handhdr predict`` runs it:
 the image is the only input, except with ``gt_boxes``, which hands the pipeline each
-hand's box from the ground-truth 2D joints (the reference's cropping). Each
+hand's box from the ground-truth 2D joints (the reference's cropping), and with
+``gt_masks``, which hands it the four ground-truth masks in place of HASM's (oracle
+segmentation: what HDRM and SHPE achieve when the masks are right). Each
 ablation's lines go to ``OUT/predictions/<ablation>.jsonl`` through the
 :class:`~handhdr.evaluation.predictions.PredictionsWriter` of ``handhdr predict``: a
 line per image, flushed as soon as the image is done, into ``<ablation>.jsonl.partial``
@@ -68,7 +70,8 @@ METRICS_JSON = "metrics.json"
 METRICS_MD = "metrics.md"
 # what must match for a run to resume into an existing predictions folder
 RESUME_KEYS: tuple[str, ...] = (
-    "dataset", "root", "split", "branch", "gt_boxes", "backend", "weights", "ablations",
+    "dataset", "root", "split", "branch", "gt_boxes", "gt_masks", "backend", "weights",
+    "ablations",
 )  # fmt: skip
 
 
@@ -91,6 +94,7 @@ class PipelineLike(Protocol):
         *,
         ablations: Sequence[str] = ("hdr",),
         boxes: dict[str, tuple[float, float, float, float]] | None = None,
+        masks: np.ndarray | None = None,
     ) -> Mapping[str, ResultLike]: ...
 
 
@@ -134,15 +138,22 @@ def gt_boxes(
 
 
 def open_images(
-    dataset: str, root: str | os.PathLike[str], split: str = "test", branch: str = "ALL"
+    dataset: str,
+    root: str | os.PathLike[str],
+    split: str = "test",
+    branch: str = "ALL",
+    masks: bool = False,
 ) -> Any:
-    """The dataset reader whose items carry the images (rows in ground-truth order)."""
+    """The dataset reader whose items carry the images (rows in ground-truth order),
+    and with ``masks`` also the four ground-truth masks (``--gt-masks``)."""
     if dataset == "interhand":
         from handhdr.datasets.interhand import InterHandDataset
 
         return InterHandDataset(
-            root, split, branch, load_images=True, load_masks=False, load_hdr_gt=False
+            root, split, branch, load_images=True, load_masks=masks, load_hdr_gt=False
         )
+    if masks:
+        raise PipelineEvalError(f"--gt-masks: the {dataset} dataset has no ground-truth masks")
     if dataset == "tzionas":
         from handhdr.datasets.tzionas import TzionasDataset
 
@@ -189,6 +200,7 @@ def predict_dataset(
     ablations: Sequence[str],
     *,
     use_gt_boxes: bool = False,
+    use_gt_masks: bool = False,
     max_images: int | None = None,
     progress: bool = False,
 ) -> PredictionRun:
@@ -198,7 +210,8 @@ def predict_dataset(
 
     Images already in every file are skipped; an image in some files only is run
     again and written only where it is missing. Only the image (and, with
-    ``use_gt_boxes``, the boxes of :func:`gt_boxes`) reaches the pipeline.
+    ``use_gt_boxes``, the boxes of :func:`gt_boxes`; with ``use_gt_masks``, the
+    sample's four ground-truth masks) reaches the pipeline.
     """
     from tqdm import tqdm
 
@@ -221,7 +234,18 @@ def predict_dataset(
         for i in todo:
             sample = images[i]
             boxes = gt_boxes(sample.joints_img, sample.joint_valid) if use_gt_boxes else None
-            results = pipe.predict(sample.image, ablations=tuple(ablations), boxes=boxes)
+            masks = None
+            if use_gt_masks:
+                masks = getattr(sample, "masks", None)
+                if masks is None:
+                    raise PipelineEvalError(
+                        f"{sample.image_path}: --gt-masks needs this image's four masks "
+                        "(masks/{split}/... beside the dataset; `handhdr render-masks` "
+                        "makes them for InterHand2.6M)"
+                    )
+            results = pipe.predict(
+                sample.image, ablations=tuple(ablations), boxes=boxes, masks=masks
+            )
             for name, file in files.items():
                 if name not in results:
                     raise PipelineEvalError(f"the pipeline returned no result for {name!r}")
@@ -502,6 +526,7 @@ def evaluate_pipeline(
     branch: str = "ALL",
     ablations: Sequence[str] = BASE_ABLATIONS,
     use_gt_boxes: bool = False,
+    use_gt_masks: bool = False,
     max_images: int | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: bool = False,
@@ -516,13 +541,14 @@ def evaluate_pipeline(
     out = Path(out)
     branch = branch if dataset == "interhand" else "ALL"
     gt = load_ground_truth(dataset, root, split, branch)  # type: ignore[arg-type]
-    images = open_images(dataset, root, split, branch)
+    images = open_images(dataset, root, split, branch, masks=use_gt_masks)
     run_settings = {
         "dataset": dataset,
         "root": str(Path(root).resolve()),
         "split": split if dataset == "interhand" else "test",
         "branch": branch,
         "gt_boxes": bool(use_gt_boxes),
+        "gt_masks": bool(use_gt_masks),
         "ablations": list(ablations),
         **dict(settings or {}),
     }
@@ -533,6 +559,7 @@ def evaluate_pipeline(
         out / PREDICTIONS_DIR,
         ablations,
         use_gt_boxes=use_gt_boxes,
+        use_gt_masks=use_gt_masks,
         max_images=max_images,
         progress=progress,
     )

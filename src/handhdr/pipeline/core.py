@@ -24,6 +24,11 @@ box of its given box x the crop scale (:func:`crop_from_box`, the geometry of
 :func:`handhdr.crop.box_from_joints`), and only the hands that have a box are
 reported. The masks still come from HASM: they feed HDRM (a hand without a box still
 counts as the distractor) and a boxed hand whose amodal mask is empty is still absent.
+
+With ``masks`` (the ``--gt-masks`` evaluation: the four ground-truth masks) HASM does
+not run at all: the given masks take the place of its output (oracle segmentation,
+which separates HASM's errors from HDRM's and SHPE's); every hand score is then the
+pose confidence alone.
 """
 
 from __future__ import annotations
@@ -52,7 +57,13 @@ from handhdr.pipeline.masks import (
     present_hands,
 )
 from handhdr.pipeline.result import PipelineHand, PipelineResult
-from handhdr.pipeline.segment import Boxes, Segmenter, as_segmenter, check_boxes
+from handhdr.pipeline.segment import (
+    Boxes,
+    Segmenter,
+    as_segmenter,
+    check_boxes,
+    given_segmentation,
+)
 from handhdr.shpe.hands import from_right_hand
 from handhdr.shpe.interface import HandPoseResult, SingleHandEstimator
 
@@ -178,13 +189,15 @@ class HDRPipeline:
         *,
         ablations: Sequence[str] = ("hdr",),
         boxes: Boxes | None = None,
+        masks: np.ndarray | None = None,
     ) -> dict[str, PipelineResult]:
         """Run the pipeline on one ``H x W x 3`` uint8 RGB image for each ablation.
 
         ``boxes`` (per hand ``(x, y, w, h)`` pixels; the ``--gt-boxes`` evaluation)
         replace HASM's coarse pass and the per-hand crop boxes, and limit the reported
-        hands to those boxed (module doc). Returns one :class:`PipelineResult` per
-        ablation.
+        hands to those boxed; ``masks`` (``(4, H, W)``, MASK_NAMES order; the
+        ``--gt-masks`` evaluation) replace HASM's output, so HASM does not run (module
+        doc). Returns one :class:`PipelineResult` per ablation.
         """
         start = time.perf_counter()
         image = _check_image(image)
@@ -193,7 +206,10 @@ class HDRPipeline:
         timings = {"hasm": 0.0, "hdrm": 0.0, "shpe": 0.0}
 
         tick = time.perf_counter()
-        segmentation = self.hasm.segment(image, checked)
+        if masks is not None:
+            segmentation = given_segmentation(masks, image.shape)
+        else:
+            segmentation = self.hasm.segment(image, checked)
         timings["hasm"] = _ms(tick)
         masks = clean_masks(segmentation.masks, self.min_mask_pixels)
         hands = present_hands(masks)

@@ -10,7 +10,8 @@ from its masks. The masks still come from HASM (the per-hand crops from the boxe
 :mod:`handhdr.pipeline.core`).
 
 Anything with a ``segment(image, boxes=None) -> Segmentation`` method can stand in
-for HASM (tests use fixed masks).
+for HASM (tests use fixed masks). :func:`given_segmentation` wraps masks that come from
+elsewhere (the ``--gt-masks`` evaluation's ground truth) so that HASM does not run.
 """
 
 from __future__ import annotations
@@ -98,6 +99,27 @@ class HASMSegmenter:
         return Segmentation(masks=logits > self._logit_threshold, logits=logits, region=region)
 
 
+GIVEN_LOGIT = 30.0  # logit of a given mask's pixels: probability 1 (and -30 outside)
+
+
+def given_segmentation(masks: np.ndarray, image_shape: tuple[int, ...]) -> Segmentation:
+    """A :class:`Segmentation` of masks given instead of HASM's (oracle segmentation).
+
+    ``masks``: ``(4, H, W)`` bool/0-1 in MASK_NAMES order at the image's size. The
+    logits are +-:data:`GIVEN_LOGIT`, so each present hand's mask score is 1.
+    """
+    m = np.asarray(masks)
+    h, w = int(image_shape[0]), int(image_shape[1])
+    if m.shape != (4, h, w):
+        raise ValueError(
+            f"given masks must be (4, {h}, {w}) (right/left amodal/visible at the image's "
+            f"size), got {m.shape}"
+        )
+    binary = m.astype(bool)
+    logits = np.where(binary, GIVEN_LOGIT, -GIVEN_LOGIT).astype(np.float32)
+    return Segmentation(masks=binary, logits=logits, region=None)
+
+
 def as_segmenter(hasm: HASMPredictor | Segmenter) -> Segmenter:
     """Wrap a bare :class:`HASMPredictor`; anything with ``segment`` passes through."""
     if isinstance(hasm, HASMPredictor):
@@ -115,5 +137,6 @@ __all__ = [
     "Segmenter",
     "as_segmenter",
     "check_boxes",
+    "given_segmentation",
     "region_from_boxes",
 ]
