@@ -28,6 +28,12 @@ def test_known_iou_from_a_predictor_with_known_errors(tmp_path):
     assert metrics["left_amodal"] == pytest.approx(all_gt[:, 2].sum() / pixels)
     assert metrics["miou"] == pytest.approx((2 + all_gt[:, 2].sum() / pixels) / 4)
     assert metrics["union"]["left_amodal"] == pixels
+    # sides ignored, the left amodal mask everywhere makes the hands' amodal union the frame
+    either_amodal = all_gt[:, 0] | all_gt[:, 2]
+    assert metrics["diagnostics"]["hand_amodal_iou"] == pytest.approx(either_amodal.sum() / pixels)
+    assert metrics["diagnostics"]["hand_visible_iou"] == pytest.approx(
+        all_gt[:, 3].sum() / (all_gt[:, 1] | all_gt[:, 3]).sum()
+    )
     path = write_metrics(tmp_path / "out", metrics)
     assert path.endswith("metrics.json")
 

@@ -42,3 +42,30 @@ def test_batches_and_shape_errors():
     assert acc.count == 3 and acc.union.tolist() == [12] * 4
     with pytest.raises(ValueError, match="differ"):
         intersection_union(np.ones((4, 2, 2)), np.ones((4, 2, 3)))
+
+
+def test_diagnostics_tell_finding_hands_from_telling_their_sides():
+    gt = np.zeros((4, 6, 6), bool)
+    gt[0, :3, :3] = gt[1, :3, :3] = True  # a right hand, 9 px
+    gt[2, 3:, 3:] = gt[3, 3:, 3:] = True  # a left hand, 9 px
+    swapped = gt[[2, 3, 0, 1]]  # every pixel found, every side wrong
+    acc = IoUAccumulator()
+    acc.update(swapped, gt)
+    assert acc.compute()["miou"] == 0.0
+    d = acc.diagnostics()
+    assert d == {"hand_amodal_iou": 1.0, "hand_visible_iou": 1.0, "miou_swapped": 1.0}
+    both = gt | swapped  # each hand marked as both: sides ignored, still right
+    acc = IoUAccumulator()
+    acc.update(both[None], gt[None])
+    assert acc.compute()["miou"] == pytest.approx(0.5)
+    assert acc.diagnostics() == {
+        "hand_amodal_iou": 1.0,
+        "hand_visible_iou": 1.0,
+        "miou_swapped": pytest.approx(0.5),
+    }
+    half = np.zeros_like(gt)
+    half[0, :3, :3] = True  # the right amodal mask only, 9 of the 18 hand pixels
+    acc = IoUAccumulator()
+    acc.update(half, gt)
+    d = acc.diagnostics()
+    assert d["hand_amodal_iou"] == pytest.approx(0.5) and d["hand_visible_iou"] == 0.0

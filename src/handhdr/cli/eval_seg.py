@@ -27,7 +27,9 @@ def eval_seg(
     """Score HASM on a dataset split: per-mask IoU and "miou" in OUT/metrics.json.
 
     Per mask, total intersection over total union across the split, on full frames,
-    with the pipeline's coarse-to-fine inference and threshold 0.5.
+    with the pipeline's coarse-to-fine inference and threshold 0.5. Diagnostics: the
+    IoU of both hands' masks together (sides ignored) and the mIoU with the predicted
+    sides exchanged.
     """
     from handhdr.datasets.interhand_format import DatasetFormatError
     from handhdr.hasm.evaluate import evaluate_segmentation, write_metrics
@@ -56,5 +58,10 @@ def eval_seg(
     names = ("right_amodal", "right_visible", "left_amodal", "left_visible", "miou")
     typer.echo(
         "  ".join(f"{n} {metrics[n]:.4f}" if metrics[n] is not None else f"{n} -" for n in names)
+    )
+    typer.echo(
+        "  ".join(
+            f"{k} {v:.4f}" if v is not None else f"{k} -" for k, v in metrics["diagnostics"].items()
+        )
     )
     typer.echo(f"wrote {path}")

@@ -51,8 +51,9 @@ def evaluate_segmentation(
 ) -> dict[str, Any]:
     """IoUs of ``predict`` over every sample of ``reader`` (see the module docstring).
 
-    Returns the four IoUs (keys MASK_NAMES), ``"miou"``, ``"num_images"`` and the
-    summed ``"intersection"`` / ``"union"`` pixel counts per mask.
+    Returns the four IoUs (keys MASK_NAMES), ``"miou"``, ``"num_images"``, the
+    summed ``"intersection"`` / ``"union"`` pixel counts per mask and the
+    ``"diagnostics"`` of :meth:`~handhdr.hasm.metrics.IoUAccumulator.diagnostics`.
     """
     from tqdm import tqdm
 
@@ -73,6 +74,7 @@ def evaluate_segmentation(
         "num_images": acc.count,
         "intersection": dict(zip(MASK_NAMES, acc.intersection.tolist(), strict=True)),
         "union": dict(zip(MASK_NAMES, acc.union.tolist(), strict=True)),
+        "diagnostics": acc.diagnostics(),
     }
 
 

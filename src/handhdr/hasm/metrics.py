@@ -4,6 +4,12 @@ Protocol (``handhdr eval-seg``): for each mask, the total intersection over the 
 union, both summed over all pixels of all images -- not a mean of per-image IoUs, so
 that an image with a tiny or absent hand cannot swing the result. ``"miou"`` is the
 mean of the four IoUs.
+
+Diagnostics (same totals, ``IoUAccumulator.diagnostics``) separate finding the hands
+from telling their sides: ``"hand_amodal_iou"`` / ``"hand_visible_iou"`` score the
+union of both hands' amodal / visible masks (which pixels are hand, whichever side),
+and ``"miou_swapped"`` is the mean IoU after exchanging the predicted right and left
+masks. Near ``"miou"``, the sides are guessed; above it, they are swapped.
 """
 
 from __future__ import annotations
@@ -42,12 +48,30 @@ def iou_from_totals(intersection: np.ndarray, union: np.ndarray) -> dict[str, fl
     return ious
 
 
+SWAP_SIDES = (2, 3, 0, 1)  # MASK_NAMES order with right and left exchanged
+
+
+def either_hand(masks: np.ndarray) -> np.ndarray:
+    """``(..., 2, H, W)``: amodal and visible masks of both hands together."""
+    m = np.asarray(masks, dtype=bool)
+    return np.stack([m[..., 0, :, :] | m[..., 2, :, :], m[..., 1, :, :] | m[..., 3, :, :]], -3)
+
+
+def _ratio(i: int, u: int) -> float | None:
+    return float(i) / float(u) if u > 0 else None
+
+
 class IoUAccumulator:
-    """Sums intersections and unions image after image; :meth:`compute` gives the IoUs."""
+    """Sums intersections and unions image after image; :meth:`compute` gives the IoUs,
+    :meth:`diagnostics` the side-free and side-swapped ones (module doc)."""
 
     def __init__(self) -> None:
         self.intersection = np.zeros(len(MASK_NAMES), dtype=np.int64)
         self.union = np.zeros(len(MASK_NAMES), dtype=np.int64)
+        self.swapped_intersection = np.zeros(len(MASK_NAMES), dtype=np.int64)
+        self.swapped_union = np.zeros(len(MASK_NAMES), dtype=np.int64)
+        self.hand_intersection = np.zeros(2, dtype=np.int64)  # amodal, visible
+        self.hand_union = np.zeros(2, dtype=np.int64)
         self.count = 0
 
     def update(self, pred: np.ndarray, target: np.ndarray) -> None:
@@ -55,8 +79,24 @@ class IoUAccumulator:
         inter, union = intersection_union(pred, target)
         self.intersection += inter
         self.union += union
+        swapped = np.asarray(pred, dtype=bool)[..., SWAP_SIDES, :, :]
+        inter, union = intersection_union(swapped, target)
+        self.swapped_intersection += inter
+        self.swapped_union += union
+        p, t = either_hand(pred), either_hand(target)
+        axes = tuple(i for i in range(p.ndim) if i != p.ndim - 3)
+        self.hand_intersection += np.logical_and(p, t).sum(axis=axes, dtype=np.int64)
+        self.hand_union += np.logical_or(p, t).sum(axis=axes, dtype=np.int64)
         self.count += 1 if np.ndim(pred) == 3 else int(np.shape(pred)[0])
 
     def compute(self) -> dict[str, float | None]:
         """The IoUs so far (see :func:`iou_from_totals`)."""
         return iou_from_totals(self.intersection, self.union)
+
+    def diagnostics(self) -> dict[str, float | None]:
+        """``hand_amodal_iou``, ``hand_visible_iou`` and ``miou_swapped`` (module doc)."""
+        return {
+            "hand_amodal_iou": _ratio(self.hand_intersection[0], self.hand_union[0]),
+            "hand_visible_iou": _ratio(self.hand_intersection[1], self.hand_union[1]),
+            "miou_swapped": iou_from_totals(self.swapped_intersection, self.swapped_union)["miou"],
+        }
