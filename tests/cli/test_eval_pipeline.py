@@ -170,3 +170,22 @@ def test_real_pipeline_with_gt_masks(tiny, tmp_path):
     assert metrics["source"]["gt_masks"] is True
     for line in read_predictions(tmp_path / "out" / "predictions" / "hdr.jsonl"):
         assert list(line.hands) == ["right"]  # the masks decide, not the tiny HASM
+
+
+def test_default_weights_are_named_by_their_digest(root, tmp_path):
+    import hashlib
+
+    from handhdr.training.weights import shipped_weights_path
+
+    result = _eval(root, tmp_path / "out", "--max-images", "1", "--backend", "onnx")
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "out" / "predictions" / "run.json").read_text())
+    for stage, name in (("hasm", "hasm_lite"), ("hdrm", "hdrm_lite"), ("shpe", "shpe_lite")):
+        path = shipped_weights_path(name)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        assert run["weights"][stage] == f"default ({path.name}, sha256 {digest})"
+    # the shipped files changed since: the run is not resumed with them
+    run["weights"]["hdrm"] = "default (hdrm_lite.safetensors, sha256 0000000000000000)"
+    (tmp_path / "out" / "predictions" / "run.json").write_text(json.dumps(run))
+    again = _eval(root, tmp_path / "out", "--max-images", "1", "--backend", "onnx")
+    assert again.exit_code == 2 and "other settings" in again.output

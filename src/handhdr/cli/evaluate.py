@@ -188,11 +188,22 @@ def _eval_pipeline(
 
 def _resolved(specs: dict) -> dict:
     """Weights specs with existing files as absolute paths (a resumed run from another
-    folder names the same files the same way)."""
+    folder names the same files the same way) and ``default`` with the shipped file's
+    sha256 prefix (a resumed run after the shipped weights changed is refused, and the
+    metrics say which weights they scored)."""
+    import hashlib
+
+    from handhdr.pipeline.loading import SHIPPED_NAMES
+    from handhdr.training.weights import shipped_weights_path
+
     out: dict = {}
     for key, value in specs.items():
         if isinstance(value, dict):
             out[key] = _resolved(value)
+        elif value == "default" and key in SHIPPED_NAMES:
+            path = shipped_weights_path(SHIPPED_NAMES[key])
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            out[key] = f"default ({path.name}, sha256 {digest})"
         else:
             out[key] = str(Path(value).resolve()) if Path(value).is_file() else value
     return out
