@@ -37,6 +37,11 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     return write_tiny_weights(tmp_path_factory.mktemp("w"), variants=("no_transformer",))
 
 
+def _weights(tiny: dict[str, Path]) -> list[str]:
+    """The --hasm/--hdrm/--shpe options for the tiny weights."""
+    return ["--hasm", str(tiny["hasm"]), "--hdrm", str(tiny["hdrm"]), "--shpe", str(tiny["shpe"])]
+
+
 def _eval(root: Path, out: Path, *extra: str):
     args = ["eval", "--pipeline", "--root", str(root), "--split", "test", "--out", str(out)]
     return CliRunner().invoke(app, [*args, *extra])
@@ -84,14 +89,7 @@ def test_default_weights_missing_is_a_clear_error(root, tmp_path, monkeypatch):
 
 def test_real_pipeline_with_tiny_weights(root, tiny, tmp_path):
     out = tmp_path / "out"
-    weights = [
-        "--hasm",
-        str(tiny["hasm"]),
-        "--hdrm",
-        str(tiny["hdrm"]),
-        "--shpe",
-        str(tiny["shpe"]),
-    ]
+    weights = _weights(tiny)
     variant = ["--hdrm-variant", f"no_transformer={tiny['no_transformer']}"]
     result = _eval(root, out, *weights, *variant, "--max-images", "3")
     assert result.exit_code == 0, result.output
@@ -128,14 +126,7 @@ def test_real_pipeline_with_tiny_weights(root, tiny, tmp_path):
 
 
 def test_real_pipeline_with_gt_boxes(root, tiny, tmp_path):
-    weights = [
-        "--hasm",
-        str(tiny["hasm"]),
-        "--hdrm",
-        str(tiny["hdrm"]),
-        "--shpe",
-        str(tiny["shpe"]),
-    ]
+    weights = _weights(tiny)
     result = _eval(root, tmp_path / "out", *weights, "--gt-boxes", "--backend", "onnx")
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
@@ -156,14 +147,7 @@ def test_real_pipeline_with_gt_masks(tiny, tmp_path):
         path = mask_path(root, "test", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_masks(path, masks)
-    weights = [
-        "--hasm",
-        str(tiny["hasm"]),
-        "--hdrm",
-        str(tiny["hdrm"]),
-        "--shpe",
-        str(tiny["shpe"]),
-    ]
+    weights = _weights(tiny)
     result = _eval(root, tmp_path / "out", *weights, "--gt-masks")
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
