@@ -191,8 +191,7 @@ def _resolved(specs: dict) -> dict:
     folder names the same files the same way) and ``default`` with the shipped file's
     sha256 prefix (a resumed run after the shipped weights changed is refused, and the
     metrics say which weights they scored)."""
-    import hashlib
-
+    from handhdr.io import file_sha256
     from handhdr.pipeline.loading import SHIPPED_NAMES
     from handhdr.training.weights import shipped_weights_path
 
@@ -202,7 +201,7 @@ def _resolved(specs: dict) -> dict:
             out[key] = _resolved(value)
         elif value == "default" and key in SHIPPED_NAMES:
             path = shipped_weights_path(SHIPPED_NAMES[key])
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            digest = file_sha256(path)[:16]
             out[key] = f"default ({path.name}, sha256 {digest})"
         else:
             out[key] = str(Path(value).resolve()) if Path(value).is_file() else value

@@ -22,7 +22,8 @@ from handhdr.datasets.schema import MASK_NAMES
 def intersection_union(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-mask pixel counts of ``pred & target`` and ``pred | target``.
 
-    ``pred``, ``target``: bool ``(4, H, W)`` (or ``(N, 4, H, W)``) in MASK_NAMES order.
+    ``pred``, ``target``: bool ``(4, H, W)`` (or ``(N, 4, H, W)``) in MASK_NAMES order,
+    or any other number of masks ``(K, H, W)``: one count per mask.
     """
     pred = np.asarray(pred, dtype=bool)
     target = np.asarray(target, dtype=bool)
@@ -83,10 +84,9 @@ class IoUAccumulator:
         inter, union = intersection_union(swapped, target)
         self.swapped_intersection += inter
         self.swapped_union += union
-        p, t = either_hand(pred), either_hand(target)
-        axes = tuple(i for i in range(p.ndim) if i != p.ndim - 3)
-        self.hand_intersection += np.logical_and(p, t).sum(axis=axes, dtype=np.int64)
-        self.hand_union += np.logical_or(p, t).sum(axis=axes, dtype=np.int64)
+        inter, union = intersection_union(either_hand(pred), either_hand(target))
+        self.hand_intersection += inter
+        self.hand_union += union
         self.count += 1 if np.ndim(pred) == 3 else int(np.shape(pred)[0])
 
     def compute(self) -> dict[str, float | None]:

@@ -22,7 +22,6 @@ input, output, ground truth) in TensorBoard and as PNG files in ``{run}/samples/
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from pathlib import Path
@@ -45,6 +44,7 @@ from handhdr.hdrm.losses import (
     load_vgg16_features,
 )
 from handhdr.hdrm.network import HDRNet, HDRNetConfig
+from handhdr.io import file_sha256
 from handhdr.training.config import to_container
 from handhdr.training.datamodule import StageDataModule
 from handhdr.training.schedule import poly_warmup_scheduler
@@ -70,14 +70,6 @@ def model_config(cfg: DictConfig | dict[str, Any]) -> HDRNetConfig:
     values = dict(cfg["model"])
     values.pop("pretrained", None)
     return HDRNetConfig.from_dict(values)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load_stage1(module: HDRMTask, path: Path) -> None:
@@ -310,7 +302,7 @@ def mask_label(cfg: DictConfig) -> str:
     """Where the crops' masks come from: ``gt``, or ``hasm:<hash of the weights>``."""
     if int(cfg.train_stage) == 1:
         return "gt"
-    return f"hasm:{_sha256(_hasm_weights(cfg))[:16]}"
+    return f"hasm:{file_sha256(_hasm_weights(cfg))[:16]}"
 
 
 def _hasm_mask_source(cfg: DictConfig) -> Any:

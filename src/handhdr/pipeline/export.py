@@ -9,24 +9,16 @@ SHA-256, inputs and outputs, and the command that runs them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from handhdr.io import file_sha256
 from handhdr.pipeline.loading import MissingWeightsError, missing_shipped
 
 MANIFEST_NAME = "manifest.json"
 FILE_NAMES: dict[str, str] = {"hasm": "hasm.onnx", "hdrm": "hdrm.onnx", "shpe": "shpe.onnx"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _io(path: Path) -> dict[str, Any]:
@@ -121,7 +113,7 @@ def export_pipeline(
         stages[key] = {
             "file": file_name,
             "weights": str(spec),
-            "sha256": _sha256(path),
+            "sha256": file_sha256(path),
             "bytes": path.stat().st_size,
             **_io(path),
         }

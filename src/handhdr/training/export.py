@@ -7,7 +7,6 @@ time, evaluation results when given).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from handhdr.io import file_sha256
 from handhdr.training.trainer import best_checkpoint, get_stage, last_checkpoint, read_run_info
 from handhdr.training.weights import save_weights, write_model_card
 
@@ -139,7 +139,7 @@ def export_run(
         if (run_dir / "command.txt").is_file()
         else "(not recorded)"
     )
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = file_sha256(weights)
     sections: dict[str, Any] = {
         "Model": {
             "stage": metadata["stage"],
