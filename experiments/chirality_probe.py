@@ -1,0 +1,152 @@
+"""Probe: is the side of a hand (right/left) learnable from our renders, and why not?
+
+HASM finds hands but guesses their side (docs/training.md). This probe isolates the
+side from segmentation with a plain CNN classifier on single-hand crops, and checks
+the identity that explains the difficulty:
+
+    side = palm-faces-camera  XOR  2D orientation of (wrist, index MCP, pinky MCP)
+
+*facing*: the palm normal (from the 3D joints, mirrored for left hands) points to the
+camera; *orientation*: the image triangle wrist -> index MCP -> pinky MCP turns
+clockwise. A mirror flips the orientation and the side but not the facing, so the
+side is the parity of two features, and a parity gives a from-scratch network no
+first-order gradient until it has both features (a plateau at loss log 2).
+
+Steps (each reads the dataset once; crops are 96 px squares around the amodal box):
+
+    python experiments/chirality_probe.py --root data/aih_lite --train 4000 --val 500 \
+        --minutes 30 [--aux 1.0] --cache /tmp/chirality
+
+``--aux W`` adds the facing and orientation targets (weight W) beside the side.
+Prints the identity check on both splits and the validation accuracy every 100 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from handhdr.training.sources import open_source
+
+CROP = 96
+WRIST, INDEX_MCP, PINKY_MCP = 20, 7, 19  # InterHand2.6M per-hand order
+MIN_PIXELS = 300
+
+
+def hand_labels(joints_cam: np.ndarray, joints_img: np.ndarray, left: bool) -> tuple[int, int]:
+    """(facing, orientation) of one hand's 21 joints (camera mm, image px)."""
+    w, i, p = joints_cam[WRIST], joints_cam[INDEX_MCP], joints_cam[PINKY_MCP]
+    normal = np.cross(i - w, p - w) * (-1.0 if left else 1.0)
+    facing = int(normal @ (-w) > 0)
+    a, b = joints_img[INDEX_MCP] - joints_img[WRIST], joints_img[PINKY_MCP] - joints_img[WRIST]
+    return facing, int(a[0] * b[1] - a[1] * b[0] > 0)
+
+
+def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
+    """Crops ``(N, 96, 96, 3)`` and labels side (0 right, 1 left), facing, orientation."""
+    reader = open_source(root, split=split)
+    crops, labels = [], []
+    for n, index in enumerate(np.linspace(0, len(reader) - 1, min(limit, len(reader)))):
+        sample = reader[int(index)]
+        for k, left in ((0, False), (2, True)):
+            ys, xs = np.nonzero(sample.masks[k])
+            if ys.size < MIN_PIXELS:
+                continue
+            cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+            scale = CROP / (1.3 * max(xs.max() - xs.min(), ys.max() - ys.min()) + 1)
+            half = CROP / 2
+            warp = np.float32([[scale, 0, half - scale * cx], [0, scale, half - scale * cy]])
+            crops.append(cv2.warpAffine(sample.image, warp, (CROP, CROP), flags=cv2.INTER_AREA))
+            o = 21 if left else 0
+            joints_cam, joints_img = sample.joints_cam[o : o + 21], sample.joints_img[o : o + 21]
+            labels.append((int(left), *hand_labels(joints_cam, joints_img, left)))
+        if n % 500 == 0:
+            print(f"{split}: {n} images, {len(crops)} hands", flush=True)
+    lab = np.array(labels)
+    return {"x": np.stack(crops), "side": lab[:, 0], "facing": lab[:, 1], "orient": lab[:, 2]}
+
+
+def load(root: str, split: str, limit: int, cache: Path) -> dict[str, np.ndarray]:
+    path = cache / f"{split}_{limit}.npz"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **extract(root, split, limit))
+    data = dict(np.load(path))
+    same = float(np.mean((data["facing"] ^ data["orient"]) != data["side"]))
+    print(f"{split}: {len(data['side'])} hands; side == NOT(facing XOR orientation) for {same:.4f}")
+    return data
+
+
+def tensors(data: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.from_numpy(data["x"]).permute(0, 3, 1, 2).contiguous()
+    t = torch.from_numpy(np.stack([data["side"], data["facing"], data["orient"]], 1)).float()
+    return x, t
+
+
+def network() -> nn.Module:
+    def block(i: int, o: int) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(i, o, 3, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
+            nn.Conv2d(o, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
+        )  # fmt: skip
+
+    return nn.Sequential(
+        block(3, 32), block(32, 64), block(64, 128), block(128, 256),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 64), nn.ReLU(True), nn.Linear(64, 3),
+    )  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", default="data/aih_lite")
+    ap.add_argument("--train", type=int, default=4000, help="training images read")
+    ap.add_argument("--val", type=int, default=500, help="validation images read")
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--aux", type=float, default=0.0, help="weight of facing/orientation")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache", type=Path, default=Path("runs/chirality-probe"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    xt, tt = tensors(load(args.root, "train", args.train, args.cache))
+    xv, tv = tensors(load(args.root, "val", args.val, args.cache))
+    xv = xv.float().div(255)
+    net = network()
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-4)
+    weights = torch.tensor([1.0, args.aux, args.aux])
+    start, step = time.time(), 0
+    while time.time() - start < args.minutes * 60:
+        net.train()
+        batch = torch.randint(0, len(tt), (64,))
+        x, t = xt[batch].float().div(255), tt[batch].clone()
+        flip = torch.rand(64) < 0.5  # a mirror swaps the side and the orientation
+        x[flip] = x[flip].flip(-1)
+        t[flip, 0], t[flip, 2] = 1 - t[flip, 0], 1 - t[flip, 2]
+        x = x * (0.7 + 0.6 * torch.rand(64, 1, 1, 1)) + 0.1 * (torch.rand(64, 3, 1, 1) - 0.5)
+        losses = F.binary_cross_entropy_with_logits(net(x), t, reduction="none").mean(0)
+        loss = (losses * weights).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            net.eval()
+            with torch.no_grad():
+                acc = ((net(xv) > 0).float() == tv).float().mean(0).tolist()
+            print(
+                f"step {step} ({step * 64} crops, {(time.time() - start) / 60:.1f} min) "
+                f"side loss {losses[0].item():.3f}  val accuracy side {acc[0]:.3f} "
+                f"facing {acc[1]:.3f} orientation {acc[2]:.3f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
