@@ -63,7 +63,8 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
             scale = CROP / (1.3 * max(xs.max() - xs.min(), ys.max() - ys.min()) + 1)
             half = CROP / 2
             warp = np.float32([[scale, 0, half - scale * cx], [0, scale, half - scale * cy]])
-            crops.append(cv2.warpAffine(sample.image, warp, (CROP, CROP), flags=cv2.INTER_AREA))
+            size, flags, border = (CROP, CROP), cv2.INTER_AREA, cv2.BORDER_REFLECT
+            crops.append(cv2.warpAffine(sample.image, warp, size, flags=flags, borderMode=border))
             o = 21 if left else 0
             joints_cam, joints_img = sample.joints_cam[o : o + 21], sample.joints_img[o : o + 21]
             labels.append((int(left), *hand_labels(joints_cam, joints_img, left)))
