@@ -33,10 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handhdr.joints import HAND_SLICES, HANDS, INTERHAND_NAMES, WRIST
 from handhdr.training.sources import open_source
 
 CROP = 96
-WRIST, INDEX_MCP, PINKY_MCP = 20, 7, 19  # InterHand2.6M per-hand order
+INDEX_MCP, PINKY_MCP = INTERHAND_NAMES.index("index_1"), INTERHAND_NAMES.index("pinky_1")
 MIN_PIXELS = 300
 
 
@@ -55,8 +56,8 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
     crops, labels = [], []
     for n, index in enumerate(np.linspace(0, len(reader) - 1, min(limit, len(reader)))):
         sample = reader[int(index)]
-        for k, left in ((0, False), (2, True)):
-            ys, xs = np.nonzero(sample.masks[k])
+        for k, hand in enumerate(HANDS):
+            ys, xs = np.nonzero(sample.masks[2 * k])  # the hand's amodal mask
             if ys.size < MIN_PIXELS:
                 continue
             cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
@@ -65,9 +66,10 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
             warp = np.float32([[scale, 0, half - scale * cx], [0, scale, half - scale * cy]])
             size, flags, border = (CROP, CROP), cv2.INTER_AREA, cv2.BORDER_REFLECT
             crops.append(cv2.warpAffine(sample.image, warp, size, flags=flags, borderMode=border))
-            o = 21 if left else 0
-            joints_cam, joints_img = sample.joints_cam[o : o + 21], sample.joints_img[o : o + 21]
-            labels.append((int(left), *hand_labels(joints_cam, joints_img, left)))
+            joints = HAND_SLICES[hand]
+            left = hand == "left"
+            facing, orient = hand_labels(sample.joints_cam[joints], sample.joints_img[joints], left)
+            labels.append((int(left), facing, orient))
         if n % 500 == 0:
             print(f"{split}: {n} images, {len(crops)} hands", flush=True)
     lab = np.array(labels)
