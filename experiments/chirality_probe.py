@@ -33,21 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handhdr.joints import HAND_SLICES, HANDS, INTERHAND_NAMES, WRIST
+from handhdr.hasm.chirality import facing_and_orientation
+from handhdr.joints import HAND_SLICES, HANDS
 from handhdr.training.sources import open_source
 
 CROP = 96
-INDEX_MCP, PINKY_MCP = INTERHAND_NAMES.index("index_1"), INTERHAND_NAMES.index("pinky_1")
 MIN_PIXELS = 300
-
-
-def hand_labels(joints_cam: np.ndarray, joints_img: np.ndarray, left: bool) -> tuple[int, int]:
-    """(facing, orientation) of one hand's 21 joints (camera mm, image px)."""
-    w, i, p = joints_cam[WRIST], joints_cam[INDEX_MCP], joints_cam[PINKY_MCP]
-    normal = np.cross(i - w, p - w) * (-1.0 if left else 1.0)
-    facing = int(normal @ (-w) > 0)
-    a, b = joints_img[INDEX_MCP] - joints_img[WRIST], joints_img[PINKY_MCP] - joints_img[WRIST]
-    return facing, int(a[0] * b[1] - a[1] * b[0] > 0)
 
 
 def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
@@ -68,7 +59,9 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
             crops.append(cv2.warpAffine(sample.image, warp, size, flags=flags, borderMode=border))
             joints = HAND_SLICES[hand]
             left = hand == "left"
-            facing, orient = hand_labels(sample.joints_cam[joints], sample.joints_img[joints], left)
+            facing, orient = facing_and_orientation(
+                sample.joints_cam[joints], sample.joints_img[joints], left
+            )
             labels.append((int(left), facing, orient))
         if n % 500 == 0:
             print(f"{split}: {n} images, {len(crops)} hands", flush=True)

@@ -5,6 +5,7 @@ import torch
 from handhdr.datasets.masks import mask_path
 from handhdr.datasets.schema import Sample
 from handhdr.hasm.augment import ViewConfig
+from handhdr.hasm.chirality import facing_and_orientation
 from handhdr.hasm.data import HASMDataModule, SegmentationViews, known_masks
 from handhdr.hasm.fixtures import make_mask_fixture
 from handhdr.training.config import load_config
@@ -47,6 +48,31 @@ def test_unknown_masks_follow_the_flip():
     assert flip["masks"][2].any() and not flip["masks"][0].any()
     with pytest.raises(ValueError, match="unknown_masks"):
         known_masks(fake_sample(unknown=["left_hand"]))
+
+
+def test_training_views_carry_the_cues_mirrored_with_the_view():
+    sample = fake_sample()
+    sample.joint_valid[:21] = True  # the right hand; only the palm joints matter
+    sample.joints_cam[:21] = [0.0, 0.0, 500.0]
+    wrist, index_mcp, pinky_mcp = 20, 7, 19
+    sample.joints_cam[[wrist, index_mcp, pinky_mcp]] = [
+        [0, 0, 500],
+        [10, -60, 500],
+        [-30, -50, 500],
+    ]
+    sample.joints_img[[wrist, index_mcp, pinky_mcp]] = [[5, 15], [6, 5], [3, 6]]
+    facing, orientation = facing_and_orientation(
+        sample.joints_cam[:21], sample.joints_img[:21], left=False
+    )
+    torch.manual_seed(0)
+    plain = SegmentationViews([sample], ViewConfig(size=32, flip_prob=0.0), train=True)[0]
+    assert plain["cues"].tolist() == [[facing, orientation], [0.0, 0.0]]
+    assert plain["cues_known"].tolist() == [True, False]
+    flip = SegmentationViews([sample], ViewConfig(size=32, flip_prob=1.0), train=True)[0]
+    assert flip["cues"].tolist() == [[0.0, 1.0], [facing, 1 - orientation]]
+    assert flip["cues_known"].tolist() == [False, True]
+    val = SegmentationViews([sample], ViewConfig(size=32), train=False)[0]
+    assert "cues" not in val
 
 
 def test_a_sample_without_masks_is_named():

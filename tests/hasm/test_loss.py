@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from handhdr.hasm.loss import hasm_loss
+from handhdr.hasm.loss import cue_loss, hasm_loss
 
 
 def test_equation_1_is_the_sum_of_four_cross_entropies():
@@ -39,3 +39,25 @@ def test_unknown_masks_add_nothing():
 def test_shape_errors():
     with pytest.raises(ValueError, match="logits must be"):
         hasm_loss(torch.zeros(1, 4, 3, 2, 2), torch.zeros(1, 4, 2, 2))
+
+
+def test_cue_loss_labels_each_hands_visible_pixels_with_its_cues():
+    visible = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    visible[0, 0, :2] = True  # right hand: top half
+    visible[0, 1, 2:, :2] = True  # left hand: bottom-left quarter
+    cues = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # right: facing, not clockwise
+    known = torch.ones(1, 2, dtype=torch.bool)
+    logits = torch.zeros(1, 2, 4, 4)
+    logits[0, 0, :2], logits[0, 1, :2] = 9.0, -9.0  # the right hand's cues, confidently
+    logits[0, 0, 2:], logits[0, 1, 2:] = -9.0, 9.0  # the left hand's, also on background
+    total, per_cue = cue_loss(logits, visible, cues, known)
+    assert total < 1e-3 and per_cue.shape == (2,)
+    logits[0, :, 2:, :2] *= -1  # wrong on the left hand's 4 of 12 labelled pixels
+    _, per_cue = cue_loss(logits, visible, cues, known)
+    expected = F.softplus(torch.tensor(9.0)) * 4 / 12 + F.softplus(torch.tensor(-9.0)) * 8 / 12
+    torch.testing.assert_close(per_cue, expected.repeat(2))
+    # an unknown hand adds nothing, and nothing labelled gives zero
+    _, per_cue = cue_loss(logits, visible, cues, torch.tensor([[True, False]]))
+    assert per_cue.max() < 1e-3
+    total, _ = cue_loss(logits, visible, cues, torch.zeros(1, 2, dtype=torch.bool))
+    assert total == 0

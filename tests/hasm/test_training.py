@@ -1,13 +1,23 @@
+import types
+
 import numpy as np
 import pytest
 import torch
 
-from handhdr.hasm.loss import hasm_loss
-from handhdr.hasm.training import HASMTask, model_config, parameter_groups, weights_metadata
+from handhdr.hasm.inference import InferenceSettings
+from handhdr.hasm.loss import cue_loss, hasm_loss
+from handhdr.hasm.training import (
+    STAGE,
+    HASMTask,
+    model_config,
+    parameter_groups,
+    weights_metadata,
+)
+from handhdr.hasm.weights import save_hasm
 from handhdr.training.config import load_config, to_container
 
 
-def tiny_task_config(warmup_steps=0):
+def tiny_task_config(warmup_steps=0, extra=()):
     cfg = load_config(
         "hasm",
         "lite",
@@ -22,6 +32,7 @@ def tiny_task_config(warmup_steps=0):
             f"optim.warmup_steps={warmup_steps}",
             "optim.lr=2e-3",
             "trainer.max_steps=100",
+            *extra,
         ],
     )
     return to_container(cfg)
@@ -100,3 +111,74 @@ def test_weights_metadata_rebuilds_the_architecture():
     assert meta["stage"] == "hasm" and meta["inference"]["size"] == 32
     assert model_config(config).hidden_sizes == [8, 16, 32, 64]
     assert "pretrained" not in meta["model"]
+
+
+def test_cue_head_learns_the_cues_and_is_not_shipped():
+    torch.manual_seed(0)
+    task = HASMTask(tiny_task_config(extra=["loss.cue_weight=1.0"]))
+    task.log = lambda *args, **kwargs: None
+    batch = blob_batch()
+    n = batch["image"].shape[0]
+    # the right hand (bright) faces the camera, the left one (dark) turns clockwise
+    batch["cues"] = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).repeat(n, 1, 1)
+    batch["cues_known"] = torch.ones(n, 2, dtype=torch.bool)
+    optimizer = task.configure_optimizers()["optimizer"]
+    cue_ids = {id(p) for p in task.cue_head.parameters()}
+    assert any(id(p) in cue_ids and g["lr"] == pytest.approx(2e-2) for g in
+               optimizer.param_groups for p in g["params"])  # fmt: skip
+
+    def cue_loss_now():
+        with torch.no_grad():
+            fused = task.model.decoder.fuse(task.model.features(batch["image"].float() / 255))
+            visible = batch["masks"][:, [1, 3]]
+            return float(
+                cue_loss(task.cue_head(fused), visible, batch["cues"], batch["cues_known"])[0]
+            )
+
+    task.eval()
+    before = cue_loss_now()
+    task.train()
+    for _ in range(15):
+        optimizer.zero_grad()
+        task.training_step(batch, 0).backward()
+        optimizer.step()
+    task.eval()
+    assert cue_loss_now() < 0.6 * before
+    shipped = STAGE.shipped_model(task)
+    assert not any("cue" in key for key in shipped.state_dict())
+    assert set(shipped.state_dict()) == set(HASMTask(tiny_task_config()).model.state_dict())
+
+
+def test_init_copies_a_weights_file_and_names_a_mismatch(tmp_path):
+    torch.manual_seed(1)
+    source = HASMTask(tiny_task_config())
+    path = save_hasm(source.model, tmp_path / "w.safetensors", _settings(), dtype=torch.float32)
+    task = HASMTask(tiny_task_config(extra=[f"init={path}"]))
+    task.trainer = types.SimpleNamespace(ckpt_path=None)  # what setup reads of the trainer
+    task.setup("fit")
+    for key, value in source.model.state_dict().items():
+        torch.testing.assert_close(task.model.state_dict()[key], value)
+    wider = HASMTask(tiny_task_config(extra=[f"init={path}", "model.decoder_width=8"]))
+    wider.trainer = types.SimpleNamespace(ckpt_path=None)
+    with pytest.raises(ValueError, match="w.safetensors: its network does not match"):
+        wider.setup("fit")
+
+
+def test_validation_counts_the_swapped_sides():
+    task = HASMTask(tiny_task_config())
+    batch = blob_batch(n=2)
+
+    class Perfect(torch.nn.Module):  # logits that reproduce the ground-truth masks
+        def forward(self, images):
+            fg = batch["masks"].float() * 20 - 10
+            return torch.stack([torch.zeros_like(fg), fg], dim=2)
+
+    task.model = Perfect()
+    task.validation_step(batch, 0)
+    inter, union = task._val_inter.numpy(), task._val_union.numpy()
+    np.testing.assert_allclose(inter[0], union[0])  # as predicted: IoU 1 for each mask
+    assert (inter[1] < union[1]).all()  # sides exchanged: the two squares rarely coincide
+
+
+def _settings():
+    return InferenceSettings.from_dict(weights_metadata(tiny_task_config())["inference"])

@@ -17,6 +17,7 @@ from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from handhdr.datasets.schema import MASK_NAMES, Sample
 from handhdr.hasm.augment import SWAP_HANDS, ViewConfig, evaluation_view, training_view
+from handhdr.hasm.chirality import mirror_cues, sample_cues
 from handhdr.io import read_image
 from handhdr.training.datamodule import StageDataModule
 
@@ -35,7 +36,9 @@ def known_masks(sample: Sample) -> np.ndarray:
 
 class SegmentationViews(Dataset):
     """Views of a reader's samples: ``{"image": (3,S,S) uint8, "masks": (4,S,S) bool,
-    "known": (4,) bool}``; random views when ``train``, else the fixed fine-pass view."""
+    "known": (4,) bool}``; random views when ``train``, else the fixed fine-pass view.
+    Training views also carry the chirality cues of both hands (``"cues"`` (2, 2) and
+    ``"cues_known"`` (2,), :mod:`handhdr.hasm.chirality`), mirrored with the view."""
 
     def __init__(
         self,
@@ -62,12 +65,16 @@ class SegmentationViews(Dataset):
                 "them with handhdr synth, or render them from MANO annotations)"
             )
         known = known_masks(sample)
+        extra: dict[str, np.ndarray] = {}
         if self.train:
             # drawn from torch's generator: seeded per worker and epoch by the DataLoader
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
             view_image, view_masks, flipped = training_view(rng, image, sample.masks, self.view)
+            cues, cues_known = sample_cues(sample)
             if flipped:
                 known = known[list(SWAP_HANDS)]
+                cues, cues_known = mirror_cues(cues, cues_known)
+            extra = {"cues": cues, "cues_known": cues_known}
         else:
             view_image, view_masks = evaluation_view(
                 image, sample.masks, self.view.size, self.eval_box_scale
@@ -76,6 +83,7 @@ class SegmentationViews(Dataset):
             "image": torch.from_numpy(np.ascontiguousarray(view_image.transpose(2, 0, 1))),
             "masks": torch.from_numpy(view_masks),
             "known": torch.from_numpy(known),
+            **{key: torch.from_numpy(value) for key, value in extra.items()},
         }
 
 

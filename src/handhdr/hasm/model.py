@@ -123,9 +123,10 @@ def segformer_config(config: HASMConfig) -> Any:
 
 
 class MaskHead(nn.Module):
-    """One mask head: fuse conv + BatchNorm + ReLU, dropout, 2-class classifier."""
+    """One mask head: fuse conv + BatchNorm + ReLU, dropout, classifier (2 classes for a
+    mask; other ``out_channels`` for per-pixel targets such as the chirality cues)."""
 
-    def __init__(self, in_channels: int, width: int, dropout: float) -> None:
+    def __init__(self, in_channels: int, width: int, dropout: float, out_channels: int = 2) -> None:
         super().__init__()
         self.fuse = nn.Sequential(
             nn.Conv2d(in_channels, width, kernel_size=1, bias=False),
@@ -133,7 +134,7 @@ class MaskHead(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout2d(dropout)
-        self.classifier = nn.Conv2d(width, 2, kernel_size=1)
+        self.classifier = nn.Conv2d(width, out_channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(self.fuse(x)))
@@ -152,14 +153,22 @@ class AllMLPDecoder(nn.Module):
             MaskHead(width * len(in_dims), width, dropout) for _ in range(num_heads)
         )
 
-    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Stage features (finest first) -> logits ``(B, num_heads, 2, H/4, W/4)``."""
+    def fuse(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Stage features (finest first) -> the concatenated projections every head reads,
+        ``(B, width * stages, H/4, W/4)``."""
         size = features[0].shape[-2:]
         projected = [self.projections[0](features[0])]
         for proj, feat in zip(self.projections[1:], features[1:], strict=True):
             x = F.interpolate(proj(feat), size=size, mode="bilinear", align_corners=False)
             projected.append(x)
-        fused = torch.cat(projected[::-1], dim=1)  # coarsest stage first, as in SegFormer
+        return torch.cat(projected[::-1], dim=1)  # coarsest stage first, as in SegFormer
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Stage features (finest first) -> logits ``(B, num_heads, 2, H/4, W/4)``."""
+        return self.classify(self.fuse(features))
+
+    def classify(self, fused: torch.Tensor) -> torch.Tensor:
+        """Fused features -> logits ``(B, num_heads, 2, H/4, W/4)``."""
         return torch.stack([head(fused) for head in self.heads], dim=1)
 
 

@@ -4,11 +4,18 @@ Optimisation as the reference: AdamW, decoder (head) learning rate x ``head_lr_m
 no weight decay on normalisation layers, poly schedule (power 1) with linear warm-up,
 one scheduler step per optimizer step. Validation: IoU of each mask on the
 fine-pass view (ground-truth two-hand box x ``inference.box_scale``), summed over
-the validation set (``val/miou``, the score that picks ``best.ckpt``).
+the validation set (``val/miou``, the score that picks ``best.ckpt``), and the same
+with the predicted sides exchanged (``val/miou_swapped``: far below ``val/miou`` once
+the network tells right from left, equal to it while it guesses).
+
+Options beyond the paper: ``loss.cue_weight`` > 0 adds a training-only head for the
+chirality cues (:mod:`handhdr.hasm.chirality`), dropped at export; ``init`` starts the
+network from HASM weights or a checkpoint (fine-tuning; the optimizer starts fresh).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import lightning.pytorch as L
@@ -18,14 +25,17 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from handhdr.datasets.schema import MASK_NAMES
-from handhdr.hasm.loss import hasm_loss
+from handhdr.hasm.augment import SWAP_HANDS
+from handhdr.hasm.chirality import CUE_NAMES
+from handhdr.hasm.loss import cue_loss, hasm_loss
 from handhdr.hasm.metrics import iou_from_totals
-from handhdr.hasm.model import HASM, HASMConfig, build_hasm, foreground_logits
+from handhdr.hasm.model import HASM, HASMConfig, MaskHead, build_hasm, foreground_logits
 from handhdr.training.config import to_container
 from handhdr.training.schedule import poly_warmup_scheduler
 from handhdr.training.trainer import Stage
 
 _NORMS = (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)
+log = logging.getLogger(__name__)
 
 
 def _plain(node: Any) -> dict[str, Any]:
@@ -43,18 +53,25 @@ def model_config(cfg: DictConfig | dict[str, Any]) -> HASMConfig:
 
 
 def parameter_groups(
-    model: HASM, lr: float, weight_decay: float, head_lr_mult: float
+    model: HASM,
+    lr: float,
+    weight_decay: float,
+    head_lr_mult: float,
+    extra_heads: tuple[nn.Module, ...] = (),
 ) -> list[dict]:
-    """AdamW groups: encoder at ``lr``, decoder at ``lr * head_lr_mult``; normalisation
-    weights and biases without weight decay."""
+    """AdamW groups: encoder at ``lr``, decoder (and ``extra_heads``) at
+    ``lr * head_lr_mult``; normalisation weights and biases without weight decay."""
+    modules = [model, *extra_heads]
     no_decay = {
-        id(p) for m in model.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)
+        id(p)
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, _NORMS)
+        for p in m.parameters(recurse=False)
     }
+    heads = model.head_parameters() + [p for h in extra_heads for p in h.parameters()]
     groups = []
-    for params, group_lr in (
-        (model.encoder_parameters(), lr),
-        (model.head_parameters(), lr * head_lr_mult),
-    ):
+    for params, group_lr in ((model.encoder_parameters(), lr), (heads, lr * head_lr_mult)):
         decay = [p for p in params if p.requires_grad and id(p) not in no_decay]
         plain = [p for p in params if p.requires_grad and id(p) in no_decay]
         groups.append({"params": decay, "lr": group_lr, "weight_decay": weight_decay})
@@ -70,9 +87,21 @@ class HASMTask(L.LightningModule):
         self.save_hyperparameters({"config": config})
         self.cfg = OmegaConf.create(config)
         self.model = build_hasm(model_config(config), self.cfg.model.get("pretrained"))
-        zeros = torch.zeros(len(MASK_NAMES), dtype=torch.float64)
+        self.cue_weight = float(self.cfg.get("loss", {}).get("cue_weight", 0.0))
+        self.cue_head: MaskHead | None = None
+        if self.cue_weight > 0:  # training only: not part of self.model, so never exported
+            c = self.model.config
+            fused = c.decoder_width * len(c.encoder_dims()[0])
+            self.cue_head = MaskHead(fused, c.decoder_width, c.dropout, len(CUE_NAMES))
+        zeros = torch.zeros((2, len(MASK_NAMES)), dtype=torch.float64)  # as predicted, swapped
         self.register_buffer("_val_inter", zeros.clone(), persistent=False)
         self.register_buffer("_val_union", zeros.clone(), persistent=False)
+
+    def setup(self, stage: str) -> None:
+        """``init``: start the network from HASM weights, unless resuming this run."""
+        init = self.cfg.get("init")
+        if stage == "fit" and init and not self.trainer.ckpt_path:
+            _load_init(self.model, str(init))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
@@ -82,12 +111,24 @@ class HASMTask(L.LightningModule):
         return batch["image"].float() / 255.0
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        logits = self.model(self._images(batch))
-        loss, per_head = hasm_loss(logits, batch["masks"], batch["known"])
+        fused = self.model.decoder.fuse(self.model.features(self._images(batch)))
+        loss, per_head = hasm_loss(
+            self.model.decoder.classify(fused), batch["masks"], batch["known"]
+        )
         n = batch["image"].shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=n)
         for name, value in zip(MASK_NAMES, per_head, strict=True):
             self.log(f"train/loss_{name}", value, batch_size=n)
+        if self.cue_head is not None:
+            visible = batch["masks"][
+                :, [MASK_NAMES.index(f"{h}_visible") for h in ("right", "left")]
+            ]
+            cues, per_cue = cue_loss(
+                self.cue_head(fused), visible, batch["cues"], batch["cues_known"]
+            )
+            for name, value in zip(CUE_NAMES, per_cue, strict=True):
+                self.log(f"train/loss_cue_{name}", value, batch_size=n)
+            loss = loss + self.cue_weight * cues
+        self.log("train/loss", loss, prog_bar=True, batch_size=n)
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -98,15 +139,18 @@ class HASMTask(L.LightningModule):
         images = self._images(batch)
         fg = foreground_logits(self.model(images))
         fg = F.interpolate(fg, size=images.shape[-2:], mode="bilinear", align_corners=False)
-        pred, target = fg > 0, batch["masks"].bool()
-        known = batch["known"].bool()[:, :, None, None]
-        self._val_inter += ((pred & target) & known).sum((0, 2, 3)).double()
-        self._val_union += ((pred | target) & known).sum((0, 2, 3)).double()
+        target, known = batch["masks"].bool(), batch["known"].bool()[:, :, None, None]
+        for k, pred in enumerate((fg > 0, fg[:, list(SWAP_HANDS)] > 0)):
+            self._val_inter[k] += ((pred & target) & known).sum((0, 2, 3)).double()
+            self._val_union[k] += ((pred | target) & known).sum((0, 2, 3)).double()
 
     def on_validation_epoch_end(self) -> None:
         inter = self.trainer.strategy.reduce(self._val_inter.clone(), reduce_op="sum")
         union = self.trainer.strategy.reduce(self._val_union.clone(), reduce_op="sum")
-        ious = iou_from_totals(inter.cpu().numpy(), union.cpu().numpy())
+        ious = iou_from_totals(inter[0].cpu().numpy(), union[0].cpu().numpy())
+        swapped = iou_from_totals(inter[1].cpu().numpy(), union[1].cpu().numpy())["miou"]
+        if swapped is not None:
+            ious["miou_swapped"] = swapped
         for name, value in ious.items():
             if value is not None:  # already summed over processes: the same on every rank
                 self.log(f"val/{name}", value, prog_bar=name == "miou", sync_dist=True)
@@ -114,7 +158,13 @@ class HASMTask(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         o = self.cfg.optim
         optimizer = torch.optim.AdamW(
-            parameter_groups(self.model, float(o.lr), float(o.weight_decay), float(o.head_lr_mult)),
+            parameter_groups(
+                self.model,
+                float(o.lr),
+                float(o.weight_decay),
+                float(o.head_lr_mult),
+                extra_heads=(self.cue_head,) if self.cue_head is not None else (),
+            ),
             lr=float(o.lr),
             betas=tuple(o.betas),
         )
@@ -129,6 +179,21 @@ class HASMTask(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
         }
+
+
+def _load_init(model: HASM, spec: str) -> None:
+    """Copy the network of HASM weights or a HASM checkpoint ``spec`` into ``model``."""
+    from handhdr.hasm.weights import load_hasm
+
+    net, _ = load_hasm(spec)
+    try:
+        model.load_state_dict(net.state_dict())
+    except RuntimeError as exc:
+        raise ValueError(
+            f"init={spec}: its network does not match this run's model config "
+            f"({str(exc).splitlines()[0]})"
+        ) from exc
+    log.info("HASM: network initialised from %s (optimizer and schedule start fresh)", spec)
 
 
 def _build_module(cfg: DictConfig) -> HASMTask:
