@@ -4,18 +4,18 @@ HASM finds hands but guesses their side (docs/training.md). This probe isolates 
 side from segmentation with a plain CNN classifier on single-hand crops, and checks
 the identity that explains the difficulty:
 
-    side = palm-faces-camera  XOR  2D orientation of (wrist, index MCP, pinky MCP)
+    right hand  =  palm faces the camera  XOR  wrist -> index MCP -> pinky MCP
+                                               turns clockwise in the image
 
-*facing*: the palm normal (from the 3D joints, mirrored for left hands) points to the
-camera; *orientation*: the image triangle wrist -> index MCP -> pinky MCP turns
-clockwise. A mirror flips the orientation and the side but not the facing, so the
-side is the parity of two features, and a parity gives a from-scratch network no
-first-order gradient until it has both features (a plateau at loss log 2).
+(both cues are defined in :mod:`handhdr.hasm.chirality`). A mirror flips the
+orientation and the side but not the facing, so the side is the parity of two
+features, and a parity gives a from-scratch network no first-order gradient until it
+has both features (a plateau at loss log 2).
 
 Steps (each reads the dataset once; crops are 96 px squares around the amodal box):
 
     python experiments/chirality_probe.py --root data/aih_lite --train 4000 --val 500 \
-        --minutes 30 [--aux 1.0] --cache /tmp/chirality
+        --minutes 25 [--aux 1.0] --threads 2 --cache runs/chirality-probe
 
 ``--aux W`` adds the facing and orientation targets (weight W) beside the side.
 Prints the identity check on both splits and the validation accuracy every 100 steps.
