@@ -17,7 +17,9 @@ Steps (each reads the dataset once; crops are 96 px squares around the amodal bo
     python experiments/chirality_probe.py --root data/aih_lite --train 4000 --val 500 \
         --minutes 25 [--aux 1.0] --threads 2 --cache runs/chirality-probe
 
-``--aux W`` adds the facing and orientation targets (weight W) beside the side.
+``--aux W`` adds the facing and orientation targets (weight W) beside the side;
+``--directions W`` adds a regression of the two image directions whose cross product
+is the orientation (wrist -> middle MCP, pinky MCP -> index MCP; unit vectors, MSE).
 Prints the identity check on both splits and the validation accuracy every 100 steps.
 """
 
@@ -33,18 +35,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handhdr.hasm.chirality import facing_and_orientation
-from handhdr.joints import HAND_SLICES, HANDS
+from handhdr.hasm.chirality import INDEX_MCP, PINKY_MCP, facing_and_orientation
+from handhdr.joints import HAND_SLICES, HANDS, INTERHAND_NAMES, WRIST
 from handhdr.training.sources import open_source
 
 CROP = 96
 MIN_PIXELS = 300
+MIDDLE_MCP = INTERHAND_NAMES.index("middle_1")
+
+
+def directions(joints_img: np.ndarray) -> np.ndarray:
+    """``(4,)`` two image unit vectors: wrist -> middle MCP, pinky MCP -> index MCP. The
+    crop is a scale and shift of the image, so they are the same in the crop; a mirror
+    negates their x components; their cross product gives the orientation."""
+    d = [joints_img[MIDDLE_MCP] - joints_img[WRIST], joints_img[INDEX_MCP] - joints_img[PINKY_MCP]]
+    return np.concatenate([v / max(float(np.linalg.norm(v)), 1e-6) for v in d]).astype(np.float32)
 
 
 def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
     """Crops ``(N, 96, 96, 3)`` and labels side (0 right, 1 left), facing, orientation."""
     reader = open_source(root, split=split)
-    crops, labels = [], []
+    crops, labels, dirs = [], [], []
     for n, index in enumerate(np.linspace(0, len(reader) - 1, min(limit, len(reader)))):
         sample = reader[int(index)]
         for k, hand in enumerate(HANDS):
@@ -63,27 +74,43 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
                 sample.joints_cam[joints], sample.joints_img[joints], left
             )
             labels.append((int(left), facing, orient))
+            dirs.append(directions(sample.joints_img[joints]))
         if n % 500 == 0:
             print(f"{split}: {n} images, {len(crops)} hands", flush=True)
     lab = np.array(labels)
-    return {"x": np.stack(crops), "side": lab[:, 0], "facing": lab[:, 1], "orient": lab[:, 2]}
+    return {
+        "x": np.stack(crops),
+        "side": lab[:, 0],
+        "facing": lab[:, 1],
+        "orient": lab[:, 2],
+        "dirs": np.stack(dirs),
+    }
 
 
 def load(root: str, split: str, limit: int, cache: Path) -> dict[str, np.ndarray]:
     path = cache / f"{split}_{limit}.npz"
-    if not path.exists():
+    if not path.exists() or "dirs" not in np.load(path).files:  # older caches: no dirs
         cache.mkdir(parents=True, exist_ok=True)
         np.savez(path, **extract(root, split, limit))
     data = dict(np.load(path))
     same = float(np.mean((data["facing"] ^ data["orient"]) != data["side"]))
     print(f"{split}: {len(data['side'])} hands; side == NOT(facing XOR orientation) for {same:.4f}")
+    agree = float(np.mean((cross(torch.from_numpy(data["dirs"])) < 0).numpy() == data["orient"]))
+    print(f"{split}: orientation == (cross(directions) < 0) for {agree:.4f}")
     return data
 
 
+def cross(dirs: torch.Tensor) -> torch.Tensor:
+    """2D cross product of the two direction vectors ``(N, 4)`` -> ``(N,)``."""
+    return dirs[:, 0] * dirs[:, 3] - dirs[:, 1] * dirs[:, 2]
+
+
 def tensors(data: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Crops ``(N, 3, 96, 96)`` uint8; targets ``(N, 7)``: side, facing, orientation and
+    the two directions."""
     x = torch.from_numpy(data["x"]).permute(0, 3, 1, 2).contiguous()
-    t = torch.from_numpy(np.stack([data["side"], data["facing"], data["orient"]], 1)).float()
-    return x, t
+    labels = np.stack([data["side"], data["facing"], data["orient"]], 1).astype(np.float32)
+    return x, torch.from_numpy(np.concatenate([labels, data["dirs"]], 1))
 
 
 def network() -> nn.Module:
@@ -95,7 +122,7 @@ def network() -> nn.Module:
 
     return nn.Sequential(
         block(3, 32), block(32, 64), block(64, 128), block(128, 256),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 64), nn.ReLU(True), nn.Linear(64, 3),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 64), nn.ReLU(True), nn.Linear(64, 7),
     )  # fmt: skip
 
 
@@ -106,6 +133,9 @@ def main() -> None:
     ap.add_argument("--val", type=int, default=500, help="validation images read")
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--aux", type=float, default=0.0, help="weight of facing/orientation")
+    ap.add_argument(
+        "--directions", type=float, default=0.0, help="weight of the two direction vectors"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=Path("runs/chirality-probe"))
     args = ap.parse_args()
@@ -125,9 +155,13 @@ def main() -> None:
         flip = torch.rand(64) < 0.5  # a mirror swaps the side and the orientation
         x[flip] = x[flip].flip(-1)
         t[flip, 0], t[flip, 2] = 1 - t[flip, 0], 1 - t[flip, 2]
+        t[flip, 3], t[flip, 5] = -t[flip, 3], -t[flip, 5]  # x of both directions
         x = x * (0.7 + 0.6 * torch.rand(64, 1, 1, 1)) + 0.1 * (torch.rand(64, 3, 1, 1) - 0.5)
-        losses = F.binary_cross_entropy_with_logits(net(x), t, reduction="none").mean(0)
+        out = net(x)
+        losses = F.binary_cross_entropy_with_logits(out[:, :3], t[:, :3], reduction="none").mean(0)
         loss = (losses * weights).sum()
+        if args.directions:
+            loss = loss + args.directions * F.mse_loss(out[:, 3:], t[:, 3:])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -135,11 +169,14 @@ def main() -> None:
         if step % 100 == 0:
             net.eval()
             with torch.no_grad():
-                acc = ((net(xv) > 0).float() == tv).float().mean(0).tolist()
+                out = net(xv)
+            acc = ((out[:, :3] > 0).float() == tv[:, :3]).float().mean(0).tolist()
+            from_dirs = ((cross(out[:, 3:]) < 0).float() == tv[:, 2]).float().mean().item()
             print(
                 f"step {step} ({step * 64} crops, {(time.time() - start) / 60:.1f} min) "
                 f"side loss {losses[0].item():.3f}  val accuracy side {acc[0]:.3f} "
-                f"facing {acc[1]:.3f} orientation {acc[2]:.3f}",
+                f"facing {acc[1]:.3f} orientation {acc[2]:.3f} "
+                f"orientation from directions {from_dirs:.3f}",
                 flush=True,
             )
 
