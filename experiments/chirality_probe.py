@@ -89,10 +89,11 @@ def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:
 
 def load(root: str, split: str, limit: int, cache: Path) -> dict[str, np.ndarray]:
     path = cache / f"{split}_{limit}.npz"
-    if not path.exists() or "dirs" not in np.load(path).files:  # older caches: no dirs
+    data = dict(np.load(path)) if path.exists() else {}
+    if "dirs" not in data:  # no cache yet, or an older one without the directions
+        data = extract(root, split, limit)
         cache.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **extract(root, split, limit))
-    data = dict(np.load(path))
+        np.savez(path, **data)
     same = float(np.mean((data["facing"] ^ data["orient"]) != data["side"]))
     print(f"{split}: {len(data['side'])} hands; side == NOT(facing XOR orientation) for {same:.4f}")
     agree = float(np.mean((cross(torch.from_numpy(data["dirs"])) < 0).numpy() == data["orient"]))

@@ -30,6 +30,7 @@ from handhdr.hasm.chirality import CUE_NAMES
 from handhdr.hasm.loss import cue_loss, hasm_loss
 from handhdr.hasm.metrics import iou_from_totals
 from handhdr.hasm.model import HASM, HASMConfig, MaskHead, build_hasm, foreground_logits
+from handhdr.joints import HANDS
 from handhdr.training.config import to_container
 from handhdr.training.schedule import poly_warmup_scheduler
 from handhdr.training.trainer import Stage
@@ -119,9 +120,7 @@ class HASMTask(L.LightningModule):
         for name, value in zip(MASK_NAMES, per_head, strict=True):
             self.log(f"train/loss_{name}", value, batch_size=n)
         if self.cue_head is not None:
-            visible = batch["masks"][
-                :, [MASK_NAMES.index(f"{h}_visible") for h in ("right", "left")]
-            ]
+            visible = batch["masks"][:, [MASK_NAMES.index(f"{h}_visible") for h in HANDS]]
             cues, per_cue = cue_loss(
                 self.cue_head(fused), visible, batch["cues"], batch["cues_known"]
             )
