@@ -86,3 +86,50 @@ def test_stage_lookup_and_precision():
         get_stage("nope")
     assert resolve_precision("auto", "cpu") == "32-true"
     assert resolve_precision("16-mixed", "gpu") == "16-mixed"
+
+
+class RawWeights(Callback):
+    """Records the toy network's raw (trained, not averaged) weights after each step."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.steps.append({k: v.detach().clone() for k, v in pl_module.net.state_dict().items()})
+
+
+def test_weight_average_is_what_checkpoints_validation_and_resume_carry(tmp_path, toy_config):
+    decay, start = 0.5, 3
+    cfg = toy_config(tmp_path, 10, "ema")
+    cfg.trainer.ema_decay, cfg.trainer.ema_start_step = decay, start
+    raw = RawWeights()
+    result = fit(cfg, callbacks=[raw])
+    ckpt = torch.load(result.last_checkpoint, weights_only=True)
+    # the average starts at step index `start` (the 4th step) and then moves by `decay`
+    expected = dict(raw.steps[start])
+    for weights in raw.steps[start + 1 :]:
+        expected = {k: decay * expected[k] + (1 - decay) * weights[k] for k in expected}
+    for key, value in expected.items():
+        torch.testing.assert_close(ckpt["state_dict"][f"net.{key}"], value)
+        torch.testing.assert_close(ckpt["current_model_state"][f"net.{key}"], raw.steps[-1][key])
+    assert not torch.equal(ckpt["state_dict"]["net.weight"], ckpt["current_model_state"]["net.weight"])
+
+    # killed at step 6 and resumed: the same average at the end; the checkpoint of the
+    # kill holds the raw weights of step 6 beside the average
+    cfg = toy_config(tmp_path, 10, "ema-crashed")
+    cfg.trainer.ema_decay, cfg.trainer.ema_start_step = decay, start
+    cfg.trainer.checkpoint_every_n_steps = 1000
+    with pytest.raises((KeyboardInterrupt, SystemExit)):
+        fit(cfg, callbacks=[Crash(at=6)])
+    killed = torch.load(last_checkpoint(tmp_path / "ema-crashed"), weights_only=True)
+    torch.testing.assert_close(killed["current_model_state"]["net.weight"], raw.steps[5]["weight"])
+    resumed = torch.load(fit(cfg, resume=True).last_checkpoint, weights_only=True)
+    for key, value in ckpt["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], value)
+
+
+def test_weight_average_settings_are_checked(tmp_path, toy_config):
+    cfg = toy_config(tmp_path, 2, "bad-ema")
+    cfg.trainer.ema_decay = 1.5
+    with pytest.raises(ValueError, match="trainer.ema_decay"):
+        fit(cfg)

@@ -49,6 +49,10 @@ COMMON_DEFAULTS: dict[str, Any] = {
         "gradient_clip_val": None,
         "progress_bar": True,
         "threads": None,  # torch CPU threads per process; None: torch's default
+        # exponential moving average of the weights (not in the paper; off: null):
+        # validation, checkpoints and export use the average (trainer.py)
+        "ema_decay": None,
+        "ema_start_step": 0,  # the average starts at this step (0: at the first step)
     },
     "data": {
         "sources": [],  # [{root: DIR, kind: auto|interhand|aih_syn|aih_render}]

@@ -29,7 +29,12 @@ from typing import Any
 
 import lightning.pytorch as L
 import torch
-from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import (
+    Callback,
+    EMAWeightAveraging,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -178,6 +183,21 @@ class FitResult:
     is_global_zero: bool = True  # False in the other processes of a multi-process run
 
 
+def weight_average(decay: float, start_step: int = 0) -> EMAWeightAveraging:
+    """Lightning's EMA of the weights (and of BatchNorm statistics), from ``start_step``.
+
+    Validation and ``best.ckpt`` see the average; every checkpoint's ``state_dict`` is
+    the average (the raw weights ride along as ``current_model_state``, so ``--resume``
+    continues both), which is what ``handhdr train export`` and ``init=`` read. A run
+    resumed from a checkpoint made without it starts the average at that checkpoint.
+    """
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"trainer.ema_decay must be in (0, 1) or null, got {decay}")
+    if start_step < 0:
+        raise ValueError(f"trainer.ema_start_step must be at least 0, got {start_step}")
+    return EMAWeightAveraging(decay=decay, update_starting_at_step=start_step)
+
+
 def fit(
     cfg: DictConfig,
     resume: bool = False,
@@ -241,6 +261,8 @@ def fit(
                 auto_insert_metric_name=False,
             )
         )
+    if t.ema_decay is not None:
+        all_callbacks.append(weight_average(float(t.ema_decay), int(t.ema_start_step)))
     all_callbacks.extend(callbacks)
     loggers = [
         CSVLogger(save_dir=run_dir / "logs", name="csv"),
@@ -300,4 +322,5 @@ __all__ = [
     "resolve_precision",
     "run_dir_of",
     "to_container",
+    "weight_average",
 ]
