@@ -35,21 +35,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handhdr.hasm.chirality import INDEX_MCP, PINKY_MCP, facing_and_orientation
-from handhdr.joints import HAND_SLICES, HANDS, INTERHAND_NAMES, WRIST
+from handhdr.hasm.chirality import directions, facing_and_orientation
+from handhdr.joints import HAND_SLICES, HANDS
 from handhdr.training.sources import open_source
 
 CROP = 96
 MIN_PIXELS = 300
-MIDDLE_MCP = INTERHAND_NAMES.index("middle_1")
-
-
-def directions(joints_img: np.ndarray) -> np.ndarray:
-    """``(4,)`` two image unit vectors: wrist -> middle MCP, pinky MCP -> index MCP. The
-    crop is a scale and shift of the image, so they are the same in the crop; a mirror
-    negates their x components; their cross product gives the orientation."""
-    d = [joints_img[MIDDLE_MCP] - joints_img[WRIST], joints_img[INDEX_MCP] - joints_img[PINKY_MCP]]
-    return np.concatenate([v / max(float(np.linalg.norm(v)), 1e-6) for v in d]).astype(np.float32)
 
 
 def extract(root: str, split: str, limit: int) -> dict[str, np.ndarray]:

@@ -54,22 +54,27 @@ def test_training_views_carry_the_cues_mirrored_with_the_view():
     sample = fake_sample()
     sample.joint_valid[:21] = True  # the right hand; only the palm joints matter
     sample.joints_cam[:21] = [0.0, 0.0, 500.0]
-    wrist, index_mcp, pinky_mcp = 20, 7, 19
+    wrist, index_mcp, middle_mcp, pinky_mcp = 20, 7, 11, 19
     sample.joints_cam[[wrist, index_mcp, pinky_mcp]] = [
         [0, 0, 500],
         [10, -60, 500],
         [-30, -50, 500],
     ]
-    sample.joints_img[[wrist, index_mcp, pinky_mcp]] = [[5, 15], [6, 5], [3, 6]]
+    sample.joints_img[[wrist, index_mcp, middle_mcp, pinky_mcp]] = [[5, 15], [6, 5], [5, 3], [3, 6]]
     facing, orientation = facing_and_orientation(
         sample.joints_cam[:21], sample.joints_img[:21], left=False
     )
+    # unit vectors wrist -> middle MCP and pinky MCP -> index MCP
+    forward, across = [0.0, -1.0], [3 / 10**0.5, -1 / 10**0.5]
     torch.manual_seed(0)
     plain = SegmentationViews([sample], ViewConfig(size=32, flip_prob=0.0), train=True)[0]
-    assert plain["cues"].tolist() == [[facing, orientation], [0.0, 0.0]]
+    np.testing.assert_allclose(
+        plain["cues"], [[facing, orientation, *forward, *across], [0.0] * 6], atol=1e-6
+    )
     assert plain["cues_known"].tolist() == [True, False]
     flip = SegmentationViews([sample], ViewConfig(size=32, flip_prob=1.0), train=True)[0]
-    assert flip["cues"].tolist() == [[0.0, 1.0], [facing, 1 - orientation]]
+    mirrored = [facing, 1 - orientation, -forward[0], forward[1], -across[0], across[1]]
+    np.testing.assert_allclose(flip["cues"], [[0.0, 1.0, 0, 0, 0, 0], mirrored], atol=1e-6)
     assert flip["cues_known"].tolist() == [False, True]
     val = SegmentationViews([sample], ViewConfig(size=32), train=False)[0]
     assert "cues" not in val

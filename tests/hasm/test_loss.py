@@ -45,19 +45,25 @@ def test_cue_loss_labels_each_hands_visible_pixels_with_its_cues():
     visible = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
     visible[0, 0, :2] = True  # right hand: top half
     visible[0, 1, 2:, :2] = True  # left hand: bottom-left quarter
-    cues = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # right: facing, not clockwise
+    right_dirs, left_dirs = [0.0, -1.0, 1.0, 0.0], [0.6, 0.8, -0.8, 0.6]
+    # right: facing, not clockwise; left: the opposite
+    cues = torch.tensor([[[1.0, 0.0, *right_dirs], [0.0, 1.0, *left_dirs]]])
     known = torch.ones(1, 2, dtype=torch.bool)
-    logits = torch.zeros(1, 2, 4, 4)
-    logits[0, 0, :2], logits[0, 1, :2] = 9.0, -9.0  # the right hand's cues, confidently
-    logits[0, 0, 2:], logits[0, 1, 2:] = -9.0, 9.0  # the left hand's, also on background
-    total, per_cue = cue_loss(logits, visible, cues, known)
-    assert total < 1e-3 and per_cue.shape == (2,)
-    logits[0, :, 2:, :2] *= -1  # wrong on the left hand's 4 of 12 labelled pixels
-    _, per_cue = cue_loss(logits, visible, cues, known)
+    out = torch.zeros(1, 6, 4, 4)
+    out[0, 0, :2], out[0, 1, :2] = 9.0, -9.0  # the right hand's cues, confidently
+    out[0, 2:, :2] = torch.tensor(right_dirs)[:, None, None]
+    out[0, 0, 2:], out[0, 1, 2:] = -9.0, 9.0  # the left hand's, also on background
+    out[0, 2:, 2:] = torch.tensor(left_dirs)[:, None, None]
+    total, per_cue = cue_loss(out, visible, cues, known)
+    assert total < 1e-3 and per_cue.shape == (6,)
+    out[0, :2, 2:, :2] *= -1  # binary cues wrong on the left hand's 4 of 12 labelled pixels
+    out[0, 2:, 2:, :2] += 0.5  # each direction component off by 0.5 there
+    _, per_cue = cue_loss(out, visible, cues, known)
     expected = F.softplus(torch.tensor(9.0)) * 4 / 12 + F.softplus(torch.tensor(-9.0)) * 8 / 12
-    torch.testing.assert_close(per_cue, expected.repeat(2))
+    torch.testing.assert_close(per_cue[:2], expected.repeat(2))
+    torch.testing.assert_close(per_cue[2:], torch.full((4,), 0.25 * 4 / 12))
     # an unknown hand adds nothing, and nothing labelled gives zero
-    _, per_cue = cue_loss(logits, visible, cues, torch.tensor([[True, False]]))
+    _, per_cue = cue_loss(out, visible, cues, torch.tensor([[True, False]]))
     assert per_cue.max() < 1e-3
-    total, _ = cue_loss(logits, visible, cues, torch.zeros(1, 2, dtype=torch.bool))
+    total, _ = cue_loss(out, visible, cues, torch.zeros(1, 2, dtype=torch.bool))
     assert total == 0

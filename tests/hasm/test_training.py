@@ -119,8 +119,11 @@ def test_cue_head_learns_the_cues_and_is_not_shipped():
     task.log = lambda *args, **kwargs: None
     batch = blob_batch()
     n = batch["image"].shape[0]
-    # the right hand (bright) faces the camera, the left one (dark) turns clockwise
-    batch["cues"] = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).repeat(n, 1, 1)
+    # the right hand (bright) faces the camera, the left one (dark) turns clockwise;
+    # their directions differ too
+    batch["cues"] = torch.tensor(
+        [[1.0, 0.0, 0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.6, 0.8, -0.8, 0.6]]
+    ).repeat(n, 1, 1)
     batch["cues_known"] = torch.ones(n, 2, dtype=torch.bool)
     optimizer = task.configure_optimizers()["optimizer"]
     cue_ids = {id(p) for p in task.cue_head.parameters()}

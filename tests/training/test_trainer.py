@@ -112,7 +112,8 @@ def test_weight_average_is_what_checkpoints_validation_and_resume_carry(tmp_path
     for key, value in expected.items():
         torch.testing.assert_close(ckpt["state_dict"][f"net.{key}"], value)
         torch.testing.assert_close(ckpt["current_model_state"][f"net.{key}"], raw.steps[-1][key])
-    assert not torch.equal(ckpt["state_dict"]["net.weight"], ckpt["current_model_state"]["net.weight"])
+    average, current = ckpt["state_dict"], ckpt["current_model_state"]
+    assert not torch.equal(average["net.weight"], current["net.weight"])
 
     # killed at step 6 and resumed: the same average at the end; the checkpoint of the
     # kill holds the raw weights of step 6 beside the average

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from handhdr.hasm.chirality import BINARY_CUES
+
 
 def hasm_loss(
     logits: torch.Tensor, masks: torch.Tensor, known: torch.Tensor | None = None
@@ -52,25 +54,33 @@ def hasm_loss(
 
 
 def cue_loss(
-    cue_logits: torch.Tensor, visible: torch.Tensor, cues: torch.Tensor, known: torch.Tensor
+    cue_out: torch.Tensor, visible: torch.Tensor, cues: torch.Tensor, known: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Training-only chirality-cue loss (ours, not the paper's; :mod:`handhdr.hasm.chirality`).
 
-    Each pixel of a hand's visible mask is labelled with that hand's facing and
-    orientation; the loss is the binary cross-entropy of each cue, averaged over all
-    labelled pixels of the batch. ``cue_logits``: ``(B, 2, h, w)`` (CUE_NAMES order),
-    resized bilinearly to the masks' size; ``visible``: ``(B, 2, H, W)`` (right, left
-    visible); ``cues``: ``(B, 2, 2)`` hand x cue, 0/1; ``known``: ``(B, 2)`` bool.
-    Returns the total and the per-cue losses ``(2,)``; zero when nothing is labelled.
+    Each pixel of a hand's visible mask is labelled with that hand's cues: the binary
+    cues (facing, orientation) by binary cross-entropy on logits, the four direction
+    components by squared error; each averaged over all labelled pixels of the batch.
+    ``cue_out``: ``(B, 6, h, w)`` (CUE_NAMES order), resized bilinearly to the masks'
+    size; ``visible``: ``(B, 2, H, W)`` (right, left visible); ``cues``: ``(B, 2, 6)``
+    hand x cue; ``known``: ``(B, 2)`` bool. Returns the total and the per-cue losses
+    ``(6,)``; zero when nothing is labelled.
     """
     size = visible.shape[-2:]
-    if cue_logits.shape[-2:] != size:
-        cue_logits = F.interpolate(cue_logits, size=size, mode="bilinear", align_corners=False)
-    cue_logits = cue_logits.float()
+    if cue_out.shape[-2:] != size:
+        cue_out = F.interpolate(cue_out, size=size, mode="bilinear", align_corners=False)
+    cue_out = cue_out.float()
     region = visible.bool() & known.bool()[:, :, None, None]  # (B, hand, H, W)
     # per pixel, the cues of the hand it belongs to (visible masks do not overlap)
     target = (region[:, :, None].float() * cues[:, :, :, None, None].float()).sum(1)
     labelled = region.any(1).float()  # (B, H, W)
-    bce = F.binary_cross_entropy_with_logits(cue_logits, target, reduction="none")
-    per_cue = (bce * labelled[:, None]).sum((0, 2, 3)) / labelled.sum().clamp(min=1.0)
+    nb = len(BINARY_CUES)
+    per_pixel = torch.cat(
+        [
+            F.binary_cross_entropy_with_logits(cue_out[:, :nb], target[:, :nb], reduction="none"),
+            (cue_out[:, nb:] - target[:, nb:]) ** 2,
+        ],
+        dim=1,
+    )
+    per_cue = (per_pixel * labelled[:, None]).sum((0, 2, 3)) / labelled.sum().clamp(min=1.0)
     return per_cue.sum(), per_cue
