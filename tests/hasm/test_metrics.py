@@ -53,7 +53,13 @@ def test_diagnostics_tell_finding_hands_from_telling_their_sides():
     acc.update(swapped, gt)
     assert acc.compute()["miou"] == 0.0
     d = acc.diagnostics()
-    assert d == {"hand_amodal_iou": 1.0, "hand_visible_iou": 1.0, "miou_swapped": 1.0}
+    assert d == {
+        "hand_amodal_iou": 1.0,
+        "hand_visible_iou": 1.0,
+        "miou_swapped": 1.0,
+        "sides_overlap": 0.0,  # the two predicted hands are apart, as the true ones
+        "sides_overlap_true": 0.0,
+    }
     both = gt | swapped  # each hand marked as both: sides ignored, still right
     acc = IoUAccumulator()
     acc.update(both[None], gt[None])
@@ -62,6 +68,8 @@ def test_diagnostics_tell_finding_hands_from_telling_their_sides():
         "hand_amodal_iou": 1.0,
         "hand_visible_iou": 1.0,
         "miou_swapped": pytest.approx(0.5),
+        "sides_overlap": 1.0,  # right and left amodal masks are the same pixels
+        "sides_overlap_true": 0.0,
     }
     half = np.zeros_like(gt)
     half[0, :3, :3] = True  # the right amodal mask only, 9 of the 18 hand pixels
@@ -69,3 +77,17 @@ def test_diagnostics_tell_finding_hands_from_telling_their_sides():
     acc.update(half, gt)
     d = acc.diagnostics()
     assert d["hand_amodal_iou"] == pytest.approx(0.5) and d["hand_visible_iou"] == 0.0
+
+
+def test_sides_overlap_counts_pixels_marked_as_both_hands():
+    gt = np.zeros((4, 4, 4), bool)
+    gt[0, :, :2] = True  # right amodal: left half (8 px)
+    gt[2, :, 1:3] = True  # left amodal: overlaps the right one in one column (4 of 12 px)
+    pred = gt.copy()
+    pred[2] = gt[0] | gt[2]  # the left hand also claims all of the right hand
+    acc = IoUAccumulator()
+    acc.update(pred, gt)
+    d = acc.diagnostics()
+    assert d["sides_overlap_true"] == pytest.approx(4 / 12)
+    assert d["sides_overlap"] == pytest.approx(8 / 12)
+    assert IoUAccumulator().diagnostics()["sides_overlap"] is None  # nothing seen yet

@@ -10,6 +10,10 @@ from telling their sides: ``"hand_amodal_iou"`` / ``"hand_visible_iou"`` score t
 union of both hands' amodal / visible masks (which pixels are hand, whichever side),
 and ``"miou_swapped"`` is the mean IoU after exchanging the predicted right and left
 masks. Near ``"miou"``, the sides are guessed; above it, they are swapped.
+``"sides_overlap"`` is the IoU of the predicted right and left amodal masks with each
+other (totals again), ``"sides_overlap_true"`` the same for the ground truth: far
+above the true value, the network marks each hand as both hands rather than
+separating them.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class IoUAccumulator:
         self.swapped_union = np.zeros(len(MASK_NAMES), dtype=np.int64)
         self.hand_intersection = np.zeros(2, dtype=np.int64)  # amodal, visible
         self.hand_union = np.zeros(2, dtype=np.int64)
+        self.overlap_intersection = np.zeros(2, dtype=np.int64)  # predicted, true
+        self.overlap_union = np.zeros(2, dtype=np.int64)
         self.count = 0
 
     def update(self, pred: np.ndarray, target: np.ndarray) -> None:
@@ -87,6 +93,11 @@ class IoUAccumulator:
         inter, union = intersection_union(either_hand(pred), either_hand(target))
         self.hand_intersection += inter
         self.hand_union += union
+        for k, masks in enumerate((pred, target)):
+            m = np.asarray(masks, dtype=bool)
+            right, left = m[..., 0, :, :], m[..., 2, :, :]
+            self.overlap_intersection[k] += int(np.count_nonzero(right & left))
+            self.overlap_union[k] += int(np.count_nonzero(right | left))
         self.count += 1 if np.ndim(pred) == 3 else int(np.shape(pred)[0])
 
     def compute(self) -> dict[str, float | None]:
@@ -94,9 +105,12 @@ class IoUAccumulator:
         return iou_from_totals(self.intersection, self.union)
 
     def diagnostics(self) -> dict[str, float | None]:
-        """``hand_amodal_iou``, ``hand_visible_iou`` and ``miou_swapped`` (module doc)."""
+        """``hand_amodal_iou``, ``hand_visible_iou``, ``miou_swapped``, ``sides_overlap``
+        and ``sides_overlap_true`` (module doc)."""
         return {
             "hand_amodal_iou": _ratio(self.hand_intersection[0], self.hand_union[0]),
             "hand_visible_iou": _ratio(self.hand_intersection[1], self.hand_union[1]),
             "miou_swapped": iou_from_totals(self.swapped_intersection, self.swapped_union)["miou"],
+            "sides_overlap": _ratio(self.overlap_intersection[0], self.overlap_union[0]),
+            "sides_overlap_true": _ratio(self.overlap_intersection[1], self.overlap_union[1]),
         }
