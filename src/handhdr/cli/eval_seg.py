@@ -28,8 +28,9 @@ def eval_seg(
 
     Per mask, total intersection over total union across the split, on full frames,
     with the pipeline's coarse-to-fine inference and threshold 0.5. Diagnostics: the
-    IoU of both hands' masks together (sides ignored) and the mIoU with the predicted
-    sides exchanged.
+    IoU of both hands' masks together (sides ignored), the mIoU with the predicted
+    sides exchanged, and how much the predicted right and left amodal masks overlap
+    (beside the ground truth's overlap).
     """
     from handhdr.datasets.interhand_format import DatasetFormatError
     from handhdr.hasm.evaluate import evaluate_segmentation, write_metrics
