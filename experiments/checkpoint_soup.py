@@ -13,13 +13,17 @@ exports like any run:
     handhdr train export runs/soupB --which last --out runs/soupB/hdrm.safetensors
 
 ``--out`` becomes a run folder: the last checkpoint's run files (config, commands,
-logs) are copied beside ``checkpoints/last.ckpt``.
+logs) are copied beside ``checkpoints/last.ckpt``, and this command is added to its
+``command.txt`` so that an exported model card records it.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -50,6 +54,9 @@ def main() -> None:
     run = args.checkpoints[-1].parent.parent
     shutil.copytree(run, args.out, ignore=shutil.ignore_patterns("*.ckpt"), dirs_exist_ok=True)
     torch.save(soup, args.out / "checkpoints" / "last.ckpt")
+    with open(args.out / "command.txt", "a", encoding="utf-8") as f:
+        command = shlex.join(["python", *sys.argv])
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {command}\n")
     print("wrote", args.out / "checkpoints" / "last.ckpt")
 
 
