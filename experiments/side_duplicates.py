@@ -23,6 +23,7 @@ from collections import defaultdict
 import numpy as np
 from tqdm import tqdm
 
+from handhdr.hasm.inference import Segmentation
 from handhdr.hasm.metrics import IoUAccumulator
 from handhdr.hasm.weights import hasm_predictor
 from handhdr.io import read_image
@@ -40,18 +41,18 @@ def exclusive_visible(masks: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return out
 
 
-def drop_duplicate(masks: np.ndarray, logits: np.ndarray, iou: float, t: float) -> np.ndarray:
-    """When the amodal masks overlap by IoU >= t, keep only the more probable side."""
-    if iou < t:
-        return masks
-    union = masks[0] | masks[2]
-    prob = 1.0 / (1.0 + np.exp(-logits[:, union]))  # (4, pixels)
+def right_is_surer(seg: Segmentation) -> bool:
+    """Whether the right hand's two masks are more probable than the left's, on
+    average over the union of the two predicted amodal masks."""
+    union = seg.masks[0] | seg.masks[2]
+    prob = seg.probabilities[:, union]  # (4, pixels)
+    return bool(prob[0].mean() + prob[1].mean() >= prob[2].mean() + prob[3].mean())
+
+
+def drop_side(masks: np.ndarray, keep_right: bool) -> np.ndarray:
+    """The masks with one side cleared: the left one when ``keep_right``."""
     out = masks.copy()
-    right_wins = prob[0].mean() + prob[1].mean() >= prob[2].mean() + prob[3].mean()
-    if right_wins:
-        out[2:] = False
-    else:
-        out[:2] = False
+    out[slice(2, 4) if keep_right else slice(0, 2)] = False
     return out
 
 
@@ -69,15 +70,17 @@ def main() -> None:
     overlaps: dict[str, list[float]] = defaultdict(list)
     for index in tqdm(range(len(reader)), unit="img"):
         sample = reader[index]
-        seg = predictor(read_image(sample.image_path))
-        masks, logits = seg.masks, seg.logits
+        image = sample.image if sample.image is not None else read_image(sample.image_path)
+        seg = predictor(image)
+        masks = seg.masks
         union = np.count_nonzero(masks[0] | masks[2])
         iou = np.count_nonzero(masks[0] & masks[2]) / union if union else 0.0
         overlaps[str(sample.hand_type)].append(iou)
         plain.update(masks, sample.masks)
-        exclusive.update(exclusive_visible(masks, logits), sample.masks)
+        exclusive.update(exclusive_visible(masks, seg.logits), sample.masks)
+        deduplicated = drop_side(masks, right_is_surer(seg)) if union else masks
         for t, acc in dropped.items():
-            acc.update(drop_duplicate(masks, logits, iou, t), sample.masks)
+            acc.update(deduplicated if iou >= t else masks, sample.masks)
     for hand_type, values in sorted(overlaps.items()):
         print(f"{hand_type}: {len(values)} images, median right/left amodal IoU "
               f"{np.median(values):.2f}")  # fmt: skip
