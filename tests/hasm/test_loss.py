@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -34,6 +36,35 @@ def test_unknown_masks_add_nothing():
     expected = F.cross_entropy(logits[:1, 2], masks[:1, 2].long())
     torch.testing.assert_close(per_head[2], expected)
     torch.testing.assert_close(per_head[0], hasm_loss(logits, masks)[1][0])
+
+
+def test_side_invariant_loss_scores_the_better_side_assignment():
+    g = torch.Generator().manual_seed(2)
+    masks = torch.rand(2, 4, 4, 4, generator=g) > 0.5
+    sure = lambda m: torch.stack([~m, m], 2).float() * 20.0 - 10.0  # noqa: E731
+    logits = sure(masks)
+    logits[1] = sure(masks[1:, [2, 3, 0, 1]])[0]  # sample 1: perfect masks, sides exchanged
+    plain, _ = hasm_loss(logits, masks)
+    assert plain > 5.0  # the exchanged sample costs in the paper's loss
+    invariant, per_head = hasm_loss(logits, masks, side_invariant=True)
+    assert invariant < 1e-3 and per_head.shape == (4,)
+    # where one sample is right and the other exchanged, it equals the loss of each alone
+    worse = logits.clone()
+    worse[0, 0] = 0.0  # sample 0's right amodal head unsure: 0.69 on its pixels
+    total, per_head = hasm_loss(worse, masks, side_invariant=True)
+    torch.testing.assert_close(per_head[0], torch.tensor(0.5 * math.log(2.0)))
+
+
+def test_side_invariant_loss_moves_the_unknown_masks_with_the_sides():
+    masks = torch.zeros(1, 4, 2, 2, dtype=torch.bool)
+    masks[0, 0] = masks[0, 1] = True  # a right hand everywhere; no left hand
+    known = torch.tensor([[True, True, False, True]])  # left amodal not annotated
+    logits = torch.zeros(1, 4, 2, 2, 2)
+    logits[0, 2:, 1] = 10.0  # the hand predicted as the left one
+    logits[0, :2, 0] = 10.0
+    total, per_head = hasm_loss(logits, masks, known, side_invariant=True)
+    # exchanged, head 0 (right amodal) faces the unannotated left amodal mask: no term
+    assert per_head[0] == 0.0 and total < 1e-3
 
 
 def test_shape_errors():

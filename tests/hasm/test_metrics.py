@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from handhdr.datasets.schema import MASK_NAMES
-from handhdr.hasm.metrics import IoUAccumulator, intersection_union, iou_from_totals
+from handhdr.hasm.metrics import (
+    IoUAccumulator,
+    intersection_union,
+    iou_from_totals,
+    matched_assignment,
+)
 
 
 def test_iou_by_hand():
@@ -57,6 +62,7 @@ def test_diagnostics_tell_finding_hands_from_telling_their_sides():
         "hand_amodal_iou": 1.0,
         "hand_visible_iou": 1.0,
         "miou_swapped": 1.0,
+        "miou_matched": 1.0,  # an oracle for the sides would make it perfect
         "sides_overlap": 0.0,  # the two predicted hands are apart, as the true ones
         "sides_overlap_true": 0.0,
     }
@@ -68,6 +74,7 @@ def test_diagnostics_tell_finding_hands_from_telling_their_sides():
         "hand_amodal_iou": 1.0,
         "hand_visible_iou": 1.0,
         "miou_swapped": pytest.approx(0.5),
+        "miou_matched": pytest.approx(0.5),  # no side assignment separates them
         "sides_overlap": 1.0,  # right and left amodal masks are the same pixels
         "sides_overlap_true": 0.0,
     }
@@ -91,3 +98,29 @@ def test_sides_overlap_counts_pixels_marked_as_both_hands():
     assert d["sides_overlap_true"] == pytest.approx(4 / 12)
     assert d["sides_overlap"] == pytest.approx(8 / 12)
     assert IoUAccumulator().diagnostics()["sides_overlap"] is None  # nothing seen yet
+
+
+def test_matched_miou_picks_the_sides_image_by_image():
+    gt = np.zeros((4, 6, 6), bool)
+    gt[0, :3, :3] = gt[1, :3, :3] = True  # right hand, 9 px
+    gt[2, 3:, 3:] = gt[3, 3:, 3:] = True  # left hand, 9 px
+    right_way = gt.copy()
+    right_way[0, 0, 0] = False  # 8 of 9 px of each right mask
+    right_way[1, 0, 0] = False
+    wrong_way = gt[[2, 3, 0, 1]]  # perfect masks, sides exchanged
+    acc = IoUAccumulator()
+    acc.update(np.stack([right_way, wrong_way]), np.stack([gt, gt]))
+    d = acc.diagnostics()
+    # image 1 as predicted (8/9, 8/9, 1, 1), image 2 exchanged (all 1): 17/18 and 18/18
+    expected = np.mean([17 / 18, 17 / 18, 1.0, 1.0])
+    assert d["miou_matched"] == pytest.approx(expected)
+    # as predicted, image 2 scores 0 on every mask over a union of 18 px
+    assert acc.compute()["miou"] == pytest.approx(np.mean([8 / 27, 8 / 27, 9 / 27, 9 / 27]))
+    assert d["miou_matched"] >= max(acc.compute()["miou"], d["miou_swapped"])
+
+
+def test_matched_assignment_skips_empty_masks_and_keeps_ties():
+    inter = np.array([[[5, 0, 0, 0], [0, 0, 5, 0]], [[1, 1, 1, 1], [1, 1, 1, 1]]])
+    union = np.array([[[10, 0, 0, 0], [0, 0, 5, 0]], [[2, 2, 2, 2], [2, 2, 2, 2]]])
+    # image 0: 0.5 against 1.0 (empty unions ignored): exchanged; image 1: a tie
+    assert matched_assignment(inter, union).tolist() == [1, 0]

@@ -181,6 +181,27 @@ def test_validation_counts_the_swapped_sides():
     inter, union = task._val_inter.numpy(), task._val_union.numpy()
     np.testing.assert_allclose(inter[0], union[0])  # as predicted: IoU 1 for each mask
     assert (inter[1] < union[1]).all()  # sides exchanged: the two squares rarely coincide
+    np.testing.assert_allclose(inter[2], union[2])  # matched per image: as predicted
+
+    swapped = dict(batch, masks=batch["masks"].clone())
+    swapped["masks"][1] = batch["masks"][1, [2, 3, 0, 1]]  # image 1's sides exchanged
+    task.on_validation_epoch_start()
+    task.validation_step(swapped, 0)
+    inter, union = task._val_inter.numpy(), task._val_union.numpy()
+    assert (inter[0] < union[0]).all()  # image 1 now scores badly as predicted
+    np.testing.assert_allclose(inter[2], union[2])  # the oracle exchanges it back
+
+
+def test_side_invariant_training_ignores_which_hand_is_which():
+    batch = blob_batch(n=4)
+    swapped = dict(batch, masks=batch["masks"].clone())
+    swapped["masks"][::2] = batch["masks"][::2][:, [2, 3, 0, 1]]  # half the labels exchanged
+    for invariant in (False, True):
+        torch.manual_seed(0)
+        task = HASMTask(tiny_task_config(extra=[f"loss.side_invariant={invariant}"]))
+        task.log = lambda *args, **kwargs: None
+        same = torch.isclose(task.training_step(batch, 0), task.training_step(swapped, 0))
+        assert bool(same) is invariant
 
 
 def _settings():

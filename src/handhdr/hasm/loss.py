@@ -6,6 +6,12 @@ one term per mask head. The paper writes each term as a binary cross-entropy; th
 reference implementation trains each head as a 2-class softmax cross-entropy, which
 is the same loss with a redundant logit, and so do we. (The paper's printed formula
 repeats M_lv and omits M_rv: a typo; all four heads are trained.)
+
+``side_invariant`` (ours, off by default) scores each sample under the better of the
+two side assignments (as annotated, or right and left exchanged), the permutation-
+invariant training of source separation: the network is asked to separate the two
+hands but not to tell which is which. It isolates instance separation from chirality
+(docs/training.md); a network trained this way needs the side from elsewhere.
 """
 
 from __future__ import annotations
@@ -13,11 +19,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from handhdr.hasm.augment import SWAP_HANDS
 from handhdr.hasm.chirality import BINARY_CUES
 
 
 def hasm_loss(
-    logits: torch.Tensor, masks: torch.Tensor, known: torch.Tensor | None = None
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    known: torch.Tensor | None = None,
+    side_invariant: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Equation (1): the sum over the four heads of the per-pixel mean cross-entropy.
 
@@ -25,7 +35,8 @@ def hasm_loss(
     ``masks``: ``(B, 4, H, W)`` bool/0-1 in MASK_NAMES order; ``known``: optional
     ``(B, 4)`` bool, False where a sample's mask is not annotated (e.g. the
     distractor's amodal mask in AIH_Render): such a head of such a sample adds nothing.
-    Returns the total loss and the four per-head losses ``(4,)``.
+    ``side_invariant``: each sample against the better of its two side assignments
+    (module doc). Returns the total loss and the four per-head losses ``(4,)``.
     """
     if logits.ndim != 5 or logits.shape[1:3] != (masks.shape[1], 2):
         raise ValueError(
@@ -38,18 +49,27 @@ def hasm_loss(
         flat = F.interpolate(flat, size=size, mode="bilinear", align_corners=False)
     flat = flat.reshape(b, k, c, *size).float()
     target = masks.long()
-    if known is None:
+    if known is None and not side_invariant:
         per_head = torch.stack([F.cross_entropy(flat[:, i], target[:, i]) for i in range(k)])
         return per_head.sum(), per_head
-    weight = known.to(flat.dtype)
-    per_sample = torch.stack(
-        [
-            F.cross_entropy(flat[:, i], target[:, i], reduction="none").mean((1, 2))
-            for i in range(k)
-        ],
-        dim=1,
-    )  # (B, 4)
-    per_head = (per_sample * weight).sum(0) / weight.sum(0).clamp(min=1.0)
+    weight = torch.ones(b, k, dtype=flat.dtype, device=flat.device)
+    if known is not None:
+        weight = known.to(flat.dtype)
+
+    def per_sample(t: torch.Tensor) -> torch.Tensor:  # (B, 4) mean cross-entropy
+        return torch.stack(
+            [F.cross_entropy(flat[:, i], t[:, i], reduction="none").mean((1, 2)) for i in range(k)],
+            dim=1,
+        )
+
+    losses = per_sample(target)
+    if side_invariant:
+        swap = list(SWAP_HANDS)
+        swapped, swapped_weight = per_sample(target[:, swap]), weight[:, swap]
+        use_swap = (swapped * swapped_weight).sum(1) < (losses * weight).sum(1)
+        losses = torch.where(use_swap[:, None], swapped, losses)
+        weight = torch.where(use_swap[:, None], swapped_weight, weight)
+    per_head = (losses * weight).sum(0) / weight.sum(0).clamp(min=1.0)
     return per_head.sum(), per_head
 
 

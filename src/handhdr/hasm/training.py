@@ -6,11 +6,15 @@ one scheduler step per optimizer step. Validation: IoU of each mask on the
 fine-pass view (ground-truth two-hand box x ``inference.box_scale``), summed over
 the validation set (``val/miou``, the score that picks ``best.ckpt``), and the same
 with the predicted sides exchanged (``val/miou_swapped``: far below ``val/miou`` once
-the network tells right from left, equal to it while it guesses).
+the network tells right from left, equal to it while it guesses), and matched per
+image (``val/miou_matched``: the sides from an oracle, i.e. how well the hands are
+separated).
 
 Options beyond the paper: ``loss.cue_weight`` > 0 adds a training-only head for the
-chirality cues (:mod:`handhdr.hasm.chirality`), dropped at export; ``init`` starts the
-network from HASM weights or a checkpoint (fine-tuning; the optimizer starts fresh).
+chirality cues (:mod:`handhdr.hasm.chirality`), dropped at export;
+``loss.side_invariant`` trains against the better side assignment of each sample
+(:mod:`handhdr.hasm.loss`); ``init`` starts the network from HASM weights or a
+checkpoint (fine-tuning; the optimizer starts fresh).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from handhdr.datasets.schema import MASK_NAMES
 from handhdr.hasm.augment import SWAP_HANDS
 from handhdr.hasm.chirality import CUE_NAMES
 from handhdr.hasm.loss import cue_loss, hasm_loss
-from handhdr.hasm.metrics import iou_from_totals
+from handhdr.hasm.metrics import iou_from_totals, matched_assignment
 from handhdr.hasm.model import HASM, HASMConfig, MaskHead, build_hasm, foreground_logits
 from handhdr.joints import HANDS
 from handhdr.training.config import to_container
@@ -89,12 +93,14 @@ class HASMTask(L.LightningModule):
         self.cfg = OmegaConf.create(config)
         self.model = build_hasm(model_config(config), self.cfg.model.get("pretrained"))
         self.cue_weight = float(self.cfg.get("loss", {}).get("cue_weight", 0.0))
+        self.side_invariant = bool(self.cfg.get("loss", {}).get("side_invariant", False))
         self.cue_head: MaskHead | None = None
         if self.cue_weight > 0:  # training only: not part of self.model, so never exported
             c = self.model.config
             fused = c.decoder_width * len(c.encoder_dims()[0])
             self.cue_head = MaskHead(fused, c.decoder_width, c.dropout, len(CUE_NAMES))
-        zeros = torch.zeros((2, len(MASK_NAMES)), dtype=torch.float64)  # as predicted, swapped
+        # totals as predicted, with the sides exchanged, and matched per image (metrics.py)
+        zeros = torch.zeros((3, len(MASK_NAMES)), dtype=torch.float64)
         self.register_buffer("_val_inter", zeros.clone(), persistent=False)
         self.register_buffer("_val_union", zeros.clone(), persistent=False)
 
@@ -114,7 +120,10 @@ class HASMTask(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         fused = self.model.decoder.fuse(self.model.features(self._images(batch)))
         loss, per_head = hasm_loss(
-            self.model.decoder.classify(fused), batch["masks"], batch["known"]
+            self.model.decoder.classify(fused),
+            batch["masks"],
+            batch["known"],
+            side_invariant=self.side_invariant,
         )
         n = batch["image"].shape[0]
         for name, value in zip(MASK_NAMES, per_head, strict=True):
@@ -139,17 +148,31 @@ class HASMTask(L.LightningModule):
         fg = foreground_logits(self.model(images))
         fg = F.interpolate(fg, size=images.shape[-2:], mode="bilinear", align_corners=False)
         target, known = batch["masks"].bool(), batch["known"].bool()[:, :, None, None]
-        for k, pred in enumerate((fg > 0, fg[:, list(SWAP_HANDS)] > 0)):
-            self._val_inter[k] += ((pred & target) & known).sum((0, 2, 3)).double()
-            self._val_union[k] += ((pred | target) & known).sum((0, 2, 3)).double()
+        pairs = torch.stack([fg > 0, fg[:, list(SWAP_HANDS)] > 0], 1)  # (B, 2, 4, H, W)
+        inter = ((pairs & target[:, None]) & known[:, None]).sum((3, 4)).double()
+        union = ((pairs | target[:, None]) & known[:, None]).sum((3, 4)).double()
+        pick = torch.as_tensor(
+            matched_assignment(inter.cpu().numpy(), union.cpu().numpy()), device=inter.device
+        )
+        rows = torch.arange(len(pick), device=inter.device)
+        for k, (i, u) in enumerate(
+            (
+                (inter[:, 0], union[:, 0]),
+                (inter[:, 1], union[:, 1]),
+                (inter[rows, pick], union[rows, pick]),
+            )
+        ):
+            self._val_inter[k] += i.sum(0)
+            self._val_union[k] += u.sum(0)
 
     def on_validation_epoch_end(self) -> None:
         inter = self.trainer.strategy.reduce(self._val_inter.clone(), reduce_op="sum")
         union = self.trainer.strategy.reduce(self._val_union.clone(), reduce_op="sum")
         ious = iou_from_totals(inter[0].cpu().numpy(), union[0].cpu().numpy())
-        swapped = iou_from_totals(inter[1].cpu().numpy(), union[1].cpu().numpy())["miou"]
-        if swapped is not None:
-            ious["miou_swapped"] = swapped
+        for k, name in ((1, "miou_swapped"), (2, "miou_matched")):
+            value = iou_from_totals(inter[k].cpu().numpy(), union[k].cpu().numpy())["miou"]
+            if value is not None:
+                ious[name] = value
         for name, value in ious.items():
             if value is not None:  # already summed over processes: the same on every rank
                 self.log(f"val/{name}", value, prog_bar=name == "miou", sync_dist=True)
