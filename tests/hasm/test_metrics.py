@@ -47,6 +47,8 @@ def test_batches_and_shape_errors():
     assert acc.count == 3 and acc.union.tolist() == [12] * 4
     with pytest.raises(ValueError, match="differ"):
         intersection_union(np.ones((4, 2, 2)), np.ones((4, 2, 3)))
+    with pytest.raises(ValueError, match=r"prediction \(4, 2, 2\) and ground truth \(4, 2, 3\)"):
+        acc.update(np.ones((4, 2, 2), bool), np.ones((4, 2, 3), bool))
 
 
 def test_diagnostics_tell_finding_hands_from_telling_their_sides():

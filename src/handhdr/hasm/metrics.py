@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from handhdr.datasets.schema import MASK_NAMES
+from handhdr.hasm.augment import SWAP_HANDS
 
 
 def intersection_union(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,9 +55,6 @@ def iou_from_totals(intersection: np.ndarray, union: np.ndarray) -> dict[str, fl
     defined = [v for v in ious.values() if v is not None]
     ious["miou"] = float(np.mean(defined)) if defined else None
     return ious
-
-
-SWAP_SIDES = (2, 3, 0, 1)  # MASK_NAMES order with right and left exchanged
 
 
 def matched_assignment(intersection: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -105,8 +103,13 @@ class IoUAccumulator:
         """Add one image ``(4, H, W)`` or a batch ``(N, 4, H, W)``."""
         pred = np.asarray(pred, dtype=bool)
         target = np.asarray(target, dtype=bool)
+        if pred.shape != target.shape or pred.ndim not in (3, 4):
+            raise ValueError(
+                f"expected (4, H, W) or (N, 4, H, W) masks of one shape, got prediction "
+                f"{pred.shape} and ground truth {target.shape}"
+            )
         batch = (pred, target) if pred.ndim == 4 else (pred[None], target[None])
-        pairs = np.stack([batch[0], batch[0][:, SWAP_SIDES]], 1)  # (N, 2, 4, H, W)
+        pairs = np.stack([batch[0], batch[0][:, SWAP_HANDS]], 1)  # (N, 2, 4, H, W)
         inter = np.logical_and(pairs, batch[1][:, None]).sum((-2, -1), dtype=np.int64)
         union = np.logical_or(pairs, batch[1][:, None]).sum((-2, -1), dtype=np.int64)
         self.intersection += inter[:, 0].sum(0)
