@@ -108,3 +108,52 @@ def test_cache_key_depends_on_every_setting(sh_root):
     assert base != cache_key(sh_root, "val", SETTINGS, {"min": 10})
     assert base != cache_key(sh_root, "train", CropSettings(24, 2.0, 2.0), {"min": 10})
     assert base != cache_key(sh_root, "train", SETTINGS, {"min": 5})
+
+
+@pytest.fixture(scope="module")
+def ih_reader(tmp_path_factory) -> InterHandDataset:
+    """Interacting hands whose HDR ground truth differs from the frame (tests/hdrm)."""
+    from handhdr.hdrm.fixtures import write_hdr_dataset
+
+    return write_hdr_dataset(tmp_path_factory.mktemp("shpe_hdr_gt"), "train", seed=4)
+
+
+def test_interacting_hands_are_cut_from_the_frame_or_their_hdr_gt(ih_reader):
+    entries = hand_entries(ih_reader, ["interacting"], min_valid_joints=0)
+    assert len(entries) == 2 * len(ih_reader)
+    frame = ContextCrops(ih_reader, entries, SETTINGS, interacting_view="image")
+    clean = ContextCrops(ih_reader, entries, SETTINGS, interacting_view="hdr_gt")
+    size, scale = SETTINGS.context_size, SETTINGS.context_box_scale
+    differs = 0
+    for index in range(len(entries)):
+        row, h = (int(v) for v in entries[index])
+        sample, hand = ih_reader[row], ("right", "left")[h]
+        a, b = frame[index], clean[index]
+        np.testing.assert_array_equal(a["image"], crop_hand(sample, hand, size, scale).image)
+        expected = crop_hand(sample, hand, size, scale, image=sample.hdr_gt[hand]).image
+        np.testing.assert_array_equal(b["image"], expected)
+        for key in ("joints_2d", "joints_3d", "valid"):  # only the pixels change
+            np.testing.assert_array_equal(a[key], b[key])
+        differs += int(np.abs(a["image"].astype(int) - b["image"]).max() > 20)
+    assert differs >= len(entries) // 2  # the other hand is gone from the clean crops
+
+
+def test_hdr_gt_crops_need_the_ground_truth(ih_reader, tmp_path):
+    entries = hand_entries(ih_reader, ["interacting"], min_valid_joints=0)
+    without = InterHandDataset(ih_reader.root, "train", load_hdr_gt=False)
+    with pytest.raises(ValueError, match="load_hdr_gt"):
+        ContextCrops(without, entries, SETTINGS, interacting_view="hdr_gt")
+    with pytest.raises(ValueError, match="interacting_view"):
+        ContextCrops(ih_reader, entries, SETTINGS, interacting_view="clean")
+    import shutil
+
+    from handhdr.datasets.masks import hdr_gt_path
+
+    root = tmp_path / "copy"
+    shutil.copytree(ih_reader.root, root)
+    sample = ih_reader[int(entries[0, 0])]
+    missing = hdr_gt_path(root, "train", sample.file_name, "right")
+    missing.unlink()
+    crops = ContextCrops(InterHandDataset(root, "train"), entries, SETTINGS, "hdr_gt")
+    with pytest.raises(FileNotFoundError, match=missing.name):
+        crops[0]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from handhdr.shpe.augment import AugmentConfig
+from handhdr.shpe.config import crop_settings
 from handhdr.shpe.crops import ContextCrops, CropSettings, hand_entries
 from handhdr.shpe.data import HandViews, SHPEDataModule, open_interhand
 from handhdr.training.config import load_config
@@ -61,3 +62,36 @@ def test_a_split_without_usable_hands_is_refused(sh_root, tmp_path):
     cfg = _config(sh_root, tmp_path, **{"data.min_valid_joints": 22})
     with pytest.raises(ValueError, match="no usable hand"):
         SHPEDataModule(cfg).prepare_data()
+
+
+def test_interacting_hands_train_from_their_hdr_gt_and_never_validate(sh_root, tmp_path):
+    from handhdr.hdrm.fixtures import write_hdr_dataset
+
+    ih_root = tmp_path / "ih"
+    ih = write_hdr_dataset(ih_root, "train", seed=1)
+    write_hdr_dataset(ih_root, "val", seed=2)  # interacting only: nothing to validate on
+    overrides = [
+        "input_size=32", "data.batch_size=2", "data.num_workers=0", f"run.root={tmp_path}",
+        "data.hand_types=[right,left,interacting]", "data.interacting_view=hdr_gt",
+    ]  # fmt: skip
+    cfg = load_config("shpe", "lite", overrides, data=[str(sh_root), str(ih_root)])
+    module = SHPEDataModule(cfg)
+    module.prepare_data()
+    module.setup("fit")
+    sh = open_interhand(str(sh_root), "auto", "train")
+    singles = len(hand_entries(sh, ["right", "left"]))
+    interacting = len(hand_entries(ih, ["interacting"]))
+    assert interacting == 2 * len(ih)
+    assert len(module.train_set) == singles + interacting
+    sh_val = open_interhand(str(sh_root), "auto", "val")
+    assert len(module.val_set) == len(hand_entries(sh_val, ["right", "left"]))
+    # the clean crops were cached: the interacting images' pixels come from hdr_gt
+    cached = module.train_set.datasets[1].crops
+    reader = open_interhand(str(ih_root), "auto", "train", hdr_gt=True)
+    clean = ContextCrops(reader, hand_entries(ih, ["interacting"]), crop_settings(cfg), "hdr_gt")
+    framed = ContextCrops(reader, hand_entries(ih, ["interacting"]), crop_settings(cfg))
+    for index in (0, len(clean) - 1):
+        np.testing.assert_array_equal(cached[index]["image"], clean[index]["image"])
+    assert any(
+        not np.array_equal(cached[i]["image"], framed[i]["image"]) for i in range(len(clean))
+    )

@@ -10,6 +10,12 @@ x ``box_scale``, or the joints' box without masks) widened by ``context``, mirro
 for a left hand, with its 2D joints (context-crop pixels), wrist-relative right-hand
 3D joints (mm) and validity. Training views are cut from it.
 
+**Interacting hands** are cut from the frame as it is (``interacting_view="image"``:
+the other hand occludes and distracts) or from their HDR ground truth
+(``"hdr_gt"``: the frame with only that hand, complete, on the same background, as
+:func:`handhdr.datasets.masks.hdr_gt_path` stores it). The second is what HDR hands
+the estimator in the pipeline: de-occluded, the other hand removed.
+
 **Cache**: the context crops of a split can be written once to a folder as ``.npy``
 arrays (images ``(N, R, R, 3)`` uint8, ``joints_2d``, ``joints_3d``, ``valid``,
 ``rows``, ``hands``), so that training reads a memory map instead of decoding full
@@ -33,10 +39,12 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from handhdr.datasets.interhand import InterHandDataset
+from handhdr.datasets.masks import hdr_gt_path
 from handhdr.joints import HAND_SLICES, HANDS, MIDDLE_MCP, WRIST
 from handhdr.shpe.hands import crop_hand
 
 CACHE_VERSION = 1
+INTERACTING_VIEWS = ("image", "hdr_gt")
 _ARRAYS = ("images", "joints_2d", "joints_3d", "valid", "rows", "hands")
 
 
@@ -84,15 +92,31 @@ class ContextCrops(Dataset):
     """Context crops of a reader's hands, read from the full frames on the fly.
 
     Item: ``{"image": (R, R, 3) uint8, "joints_2d": (21, 2), "joints_3d": (21, 3),
-    "valid": (21,), "row": int, "hand": int}`` (numpy).
+    "valid": (21,), "row": int, "hand": int}`` (numpy). ``interacting_view``: where
+    the hands of interacting images are cut from (module doc); ``"hdr_gt"`` needs a
+    reader that loads the HDR ground truth.
     """
 
     def __init__(
-        self, reader: InterHandDataset, entries: np.ndarray, settings: CropSettings
+        self,
+        reader: InterHandDataset,
+        entries: np.ndarray,
+        settings: CropSettings,
+        interacting_view: str = "image",
     ) -> None:
+        if interacting_view not in INTERACTING_VIEWS:
+            raise ValueError(
+                f"interacting_view must be one of {INTERACTING_VIEWS}, got {interacting_view!r}"
+            )
+        if interacting_view == "hdr_gt" and not reader.load_hdr_gt:
+            raise ValueError(
+                f"{reader.root} ({reader.split}): interacting_view='hdr_gt' needs a reader "
+                "opened with load_hdr_gt=True"
+            )
         self.reader = reader
         self.entries = np.asarray(entries, dtype=np.int64).reshape(-1, 2)
         self.settings = settings
+        self.interacting_view = interacting_view
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -101,7 +125,17 @@ class ContextCrops(Dataset):
         row, h = (int(v) for v in self.entries[index])
         sample = self.reader[row]
         s = self.settings
-        crop = crop_hand(sample, HANDS[h], s.context_size, s.context_box_scale)
+        picture = None
+        if self.interacting_view == "hdr_gt" and sample.hand_type == "interacting":
+            picture = sample.hdr_gt.get(HANDS[h])
+            if picture is None:
+                path = hdr_gt_path(self.reader.root, self.reader.split, sample.file_name, HANDS[h])
+                raise FileNotFoundError(
+                    f"{path}: no HDR ground truth for the {HANDS[h]} hand of interacting image "
+                    f"{sample.file_name} (needed by interacting_view='hdr_gt'; handhdr synth "
+                    "writes it, or use interacting_view='image')"
+                )
+        crop = crop_hand(sample, HANDS[h], s.context_size, s.context_box_scale, image=picture)
         if crop is None:  # cannot happen for hand_entries() rows: the wrist is valid
             raise ValueError(f"{sample.image_path}: the {HANDS[h]} hand has no box")
         return {
@@ -262,6 +296,7 @@ __all__ = [
     "CachedCrops",
     "ContextCrops",
     "CropSettings",
+    "INTERACTING_VIEWS",
     "build_cache",
     "cache_key",
     "hand_entries",

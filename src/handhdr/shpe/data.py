@@ -4,8 +4,11 @@ Sources are InterHand2.6M-layout folders (InterHand2.6M itself, our synthetic da
 Each split's hands become context crops (:mod:`handhdr.shpe.crops`; written once to a
 cache under ``data.cache_dir`` when ``data.cache`` is true), and the DataLoader
 workers cut random training views (:mod:`handhdr.shpe.augment`) or the centre view
-(validation) from them. The mean wrist-to-middle-MCP length of the training hands is
-kept as ``reference_bone_mm`` for the model's prior.
+(validation) from them. Training takes the hands of ``data.hand_types`` (interacting
+ones cut as ``data.interacting_view`` says); validation always takes those of the
+single-hand images, the hands ``handhdr eval-shpe`` scores. The mean
+wrist-to-middle-MCP length of the training hands is kept as ``reference_bone_mm`` for
+the model's prior.
 
 AIH folders carry no joint annotations (:mod:`handhdr.datasets.aih`): they cannot
 train SHPE, and passing one is an error that says so.
@@ -35,6 +38,7 @@ from handhdr.shpe.crops import (
 from handhdr.training.datamodule import StageDataModule
 
 log = logging.getLogger(__name__)
+VAL_HAND_TYPES = ("right", "left")  # the eval-shpe protocol's hands
 
 
 class HandViews(Dataset):
@@ -74,8 +78,9 @@ class HandViews(Dataset):
         }
 
 
-def open_interhand(root: str, kind: str, split: str) -> InterHandDataset:
-    """The InterHand2.6M-layout reader of a source; other kinds have no joints."""
+def open_interhand(root: str, kind: str, split: str, hdr_gt: bool = False) -> InterHandDataset:
+    """The InterHand2.6M-layout reader of a source (with the HDR ground truth when
+    ``hdr_gt``); other kinds have no joints."""
     from handhdr.training.sources import detect_kind
 
     resolved = detect_kind(root) if kind == "auto" else kind
@@ -84,7 +89,9 @@ def open_interhand(root: str, kind: str, split: str) -> InterHandDataset:
             f"{root}: a {resolved} folder has no joint annotations, so it cannot train SHPE; "
             "use InterHand2.6M-layout data (InterHand2.6M itself or handhdr synth output)"
         )
-    return InterHandDataset(root, split=split, load_images=True, load_masks=True, load_hdr_gt=False)
+    return InterHandDataset(
+        root, split=split, load_images=True, load_masks=True, load_hdr_gt=hdr_gt
+    )
 
 
 def _evenly(dataset: Dataset, limit: int | None) -> Dataset:
@@ -103,22 +110,30 @@ class SHPEDataModule(StageDataModule):
         super().__init__(cfg)
         self.reference_bone_mm: float | None = None
 
-    def _crops(self, root: str, kind: str, split: str, build: bool) -> Dataset:
+    def _crops(self, root: str, kind: str, split: str, build: bool, train: bool) -> Dataset | None:
         d, settings = self.cfg.data, crop_settings(self.cfg)
-        reader = open_interhand(root, kind, split)
-        entries = hand_entries(reader, list(d.hand_types), int(d.min_valid_joints))
+        # validation scores the hands eval-shpe scores: those of single-hand images
+        hand_types = list(d.hand_types) if train else list(VAL_HAND_TYPES)
+        view = str(d.get("interacting_view", "image"))
+        uses_view = "interacting" in hand_types
+        reader = open_interhand(root, kind, split, hdr_gt=uses_view and view == "hdr_gt")
+        entries = hand_entries(reader, hand_types, int(d.min_valid_joints))
+        if len(entries) == 0 and not train:
+            log.info("SHPE data: %s %s has no single-hand image to validate on", root, split)
+            return None
         if len(entries) == 0:
             raise ValueError(
-                f"{root} ({split}): no usable hand (hand types {list(d.hand_types)}, wrist and "
+                f"{root} ({split}): no usable hand (hand types {hand_types}, wrist and "
                 f"middle MCP annotated, at least {d.min_valid_joints} joints)"
             )
-        crops = ContextCrops(reader, entries, settings)
+        crops = ContextCrops(reader, entries, settings, view if uses_view else "image")
         if not d.cache:
             return crops
         annotations = reader.files.data.stat()  # a regenerated dataset gets a new cache
         extra = {
-            "hand_types": sorted(d.hand_types),
+            "hand_types": sorted(hand_types),
             "min_valid_joints": int(d.min_valid_joints),
+            **({"interacting_view": view} if uses_view and view != "image" else {}),
             "annotations": [annotations.st_size, annotations.st_mtime_ns],
         }
         folder = Path(self.cache_dir) / cache_key(root, split, settings, extra)
@@ -147,14 +162,16 @@ class SHPEDataModule(StageDataModule):
 
     def prepare_data(self) -> None:
         if self.cfg.data.cache:
-            for root, kind, split, _ in self._splits():
-                self._crops(root, kind, split, build=True)
+            for root, kind, split, is_train in self._splits():
+                self._crops(root, kind, split, build=True, train=is_train)
 
     def setup(self, stage: str | None = None) -> None:
         size, augment = int(self.cfg.input_size), augment_config(self.cfg)
         train, val, bones = [], [], []
         for root, kind, split, is_train in self._splits():
-            crops = self._crops(root, kind, split, build=not self.cfg.data.cache)
+            crops = self._crops(root, kind, split, build=not self.cfg.data.cache, train=is_train)
+            if crops is None:
+                continue
             log.info("SHPE data: %s %s: %d hands", root, split, len(crops))  # type: ignore[arg-type]
             if is_train:
                 train.append(HandViews(crops, size, train=True, augment=augment))
