@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 import torch
@@ -96,9 +98,9 @@ def test_train_export_and_resume_on_the_shared_trainer(sh_root, tmp_path):
         "trainer.max_steps=4", "trainer.val_every_n_steps=2",
         "trainer.checkpoint_every_n_steps=2", "trainer.progress_bar=false",
         "trainer.accelerator=cpu", "trainer.threads=1", "data.batch_size=2", "data.num_workers=0",
-        f"run.root={tmp_path}",
+        "trainer.log_every_n_steps=1", f"run.root={tmp_path}",
     ]  # fmt: skip
-    cfg = load_config("shpe", "lite", overrides, data=[str(sh_root)])
+    cfg = load_config("shpe", "lite", [*overrides, "optim.milestones=[1]"], data=[str(sh_root)])
     result = fit(cfg)
     assert result.global_step == 4 and result.best_checkpoint is not None
     weights, card = export_run(result.run_dir, tmp_path / "shpe_tiny.safetensors")
@@ -111,8 +113,15 @@ def test_train_export_and_resume_on_the_shared_trainer(sh_root, tmp_path):
     data.setup("fit")
     assert float(model.reference_bone_mm) == pytest.approx(data.reference_bone_mm, rel=1e-3)
     assert "SHPE weights" in card.read_text()
-    resumed = fit(load_config("shpe", "lite", [*overrides[:-3], "trainer.max_steps=6",
-                                               *overrides[-3:]], data=[str(sh_root)]),
-                  resume=True)  # fmt: skip
+    longer = [*overrides, "trainer.max_steps=6", "optim.milestones=[5]"]
+    resumed = fit(load_config("shpe", "lite", longer, data=[str(sh_root)]), resume=True)
     assert resumed.global_step == 6
     assert read_run_info(result.run_dir)["global_step"] == 6
+    # the resumed leg follows the new milestone, not the stored decay of the first leg
+    lrs = {}
+    for path in sorted((result.run_dir / "logs" / "csv").glob("version_*/metrics.csv")):
+        for row in csv.DictReader(path.open()):
+            if row.get("lr-Adam"):
+                lrs[int(row["step"])] = float(row["lr-Adam"])
+    assert lrs[2] == pytest.approx(1e-4)  # first leg, after milestone 1
+    assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(1e-4)

@@ -27,6 +27,11 @@ from handhdr.shpe.detnet import DetNet, regularized_parameters
 from handhdr.shpe.loss import LossWeights, shpe_loss
 from handhdr.shpe.targets import make_targets, readout, reference_bone
 from handhdr.training.config import to_container
+from handhdr.training.schedule import (
+    follow_config_schedule,
+    step_decay_scheduler,
+    sync_learning_rates,
+)
 from handhdr.training.trainer import Stage
 
 log = logging.getLogger(__name__)
@@ -110,6 +115,14 @@ class SHPETask(L.LightningModule):
             self.log(f"train/{name}", value, batch_size=n)
         return loss
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A resumed run follows the current config's learning rate and milestones."""
+        follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
+
+    def on_train_start(self) -> None:
+        for config in self.trainer.lr_scheduler_configs:
+            sync_learning_rates(config.scheduler)
+
     def on_validation_epoch_start(self) -> None:
         self._val = {}
 
@@ -128,9 +141,7 @@ class SHPETask(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         o = self.cfg.optim
         optimizer = torch.optim.Adam(self.model.parameters(), lr=float(o.lr), betas=tuple(o.betas))
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=[int(m) for m in o.milestones], gamma=float(o.gamma)
-        )
+        scheduler = step_decay_scheduler(optimizer, [int(m) for m in o.milestones], float(o.gamma))
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
