@@ -125,3 +125,34 @@ def test_train_export_and_resume_on_the_shared_trainer(sh_root, tmp_path):
                 lrs[int(row["step"])] = float(row["lr-Adam"])
     assert lrs[2] == pytest.approx(1e-4)  # first leg, after milestone 1
     assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(1e-4)
+
+
+def test_init_copies_a_weights_file_and_names_a_mismatch(tmp_path):
+    import types
+
+    from handhdr.shpe.training import SHPETask
+    from handhdr.shpe.weights import save_detnet
+    from handhdr.training.config import to_container
+
+    tiny = [
+        "input_size=32", "model.stem_channels=8",
+        "model.blocks=[{units: 1, width: 4, out: 16, stride: 2, dilation: 1}]",
+        "model.squeeze_channels=8", "model.head_channels=8",
+    ]  # fmt: skip
+    torch.manual_seed(3)
+    source = SHPETask(to_container(load_config("shpe", "lite", tiny)))
+    path = save_detnet(source.model, tmp_path / "w.safetensors", dtype=torch.float32)
+    task = SHPETask(to_container(load_config("shpe", "lite", [*tiny, f"init={path}"])))
+    task.trainer = types.SimpleNamespace(ckpt_path=None)  # what setup reads of the trainer
+    task.setup("fit")
+    for key, value in source.model.state_dict().items():
+        torch.testing.assert_close(task.model.state_dict()[key], value)
+    resumed = SHPETask(to_container(load_config("shpe", "lite", [*tiny, f"init={path}"])))
+    resumed.trainer = types.SimpleNamespace(ckpt_path="last.ckpt")  # resuming: init is ignored
+    resumed.setup("fit")
+    assert not torch.equal(resumed.model.stem[0].weight, source.model.stem[0].weight)
+    wider = SHPETask(to_container(load_config("shpe", "lite", [*tiny, "model.head_channels=4",
+                                                              f"init={path}"])))  # fmt: skip
+    wider.trainer = types.SimpleNamespace(ckpt_path=None)
+    with pytest.raises(ValueError, match="w.safetensors: its network does not match"):
+        wider.setup("fit")

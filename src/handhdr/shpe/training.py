@@ -99,6 +99,12 @@ class SHPETask(L.LightningModule):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.model(images)
 
+    def setup(self, stage: str) -> None:
+        """``init``: start the network from SHPE weights, unless resuming this run."""
+        init = self.cfg.get("init")
+        if stage == "fit" and init and not self.trainer.ckpt_path:
+            _load_init(self.model, str(init))
+
     def on_fit_start(self) -> None:
         fixed = self.cfg.inference.get("reference_bone_mm")
         measured = getattr(self.trainer.datamodule, "reference_bone_mm", None)
@@ -146,6 +152,21 @@ class SHPETask(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1},
         }
+
+
+def _load_init(model: DetNet, spec: str) -> None:
+    """Copy the network of SHPE weights ``spec`` (``default`` or a ``.safetensors``) into
+    ``model``; its prior bone is measured again on this run's data (``on_fit_start``)."""
+    from handhdr.shpe.weights import load_detnet
+
+    try:
+        model.load_state_dict(load_detnet(spec).state_dict())
+    except RuntimeError as exc:
+        raise ValueError(
+            f"init={spec}: its network does not match this run's model config "
+            f"({str(exc).splitlines()[0]})"
+        ) from exc
+    log.info("SHPE: network initialised from %s (optimizer and schedule start fresh)", spec)
 
 
 def _build_module(cfg: DictConfig) -> SHPETask:
