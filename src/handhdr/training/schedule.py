@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -66,7 +67,7 @@ def step_decay_scheduler(
     return LambdaLR(optimizer, factor)
 
 
-def follow_config_schedule(checkpoint: dict, base_lr: float) -> None:
+def follow_config_schedule(checkpoint: dict[str, Any], base_lr: float) -> None:
     """Make a checkpoint's scheduler states resume on the current config's schedule.
 
     Sets every stored base learning rate to ``base_lr`` (a changed ``optim.lr`` takes
