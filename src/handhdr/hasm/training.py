@@ -38,6 +38,7 @@ from handhdr.joints import HANDS
 from handhdr.training.config import to_container
 from handhdr.training.schedule import poly_warmup_scheduler
 from handhdr.training.trainer import Stage
+from handhdr.training.weights import copy_init_weights
 
 _NORMS = (nn.LayerNorm, nn.BatchNorm2d, nn.GroupNorm)
 log = logging.getLogger(__name__)
@@ -208,13 +209,7 @@ def _load_init(model: HASM, spec: str) -> None:
     from handhdr.hasm.weights import load_hasm
 
     net, _ = load_hasm(spec)
-    try:
-        model.load_state_dict(net.state_dict())
-    except RuntimeError as exc:
-        raise ValueError(
-            f"init={spec}: its network does not match this run's model config "
-            f"({str(exc).splitlines()[0]})"
-        ) from exc
+    copy_init_weights(model, net, spec)
     log.info("HASM: network initialised from %s (optimizer and schedule start fresh)", spec)
 
 

@@ -33,6 +33,7 @@ from handhdr.training.schedule import (
     sync_learning_rates,
 )
 from handhdr.training.trainer import Stage
+from handhdr.training.weights import copy_init_weights
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +160,7 @@ def _load_init(model: DetNet, spec: str) -> None:
     ``model``; its prior bone is measured again on this run's data (``on_fit_start``)."""
     from handhdr.shpe.weights import load_detnet
 
-    try:
-        model.load_state_dict(load_detnet(spec).state_dict())
-    except RuntimeError as exc:
-        raise ValueError(
-            f"init={spec}: its network does not match this run's model config "
-            f"({str(exc).splitlines()[0]})"
-        ) from exc
+    copy_init_weights(model, load_detnet(spec), spec)
     log.info("SHPE: network initialised from %s (optimizer and schedule start fresh)", spec)
 
 

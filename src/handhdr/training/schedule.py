@@ -59,7 +59,7 @@ def step_decay_scheduler(
 ) -> LambdaLR:
     """A per-step :class:`LambdaLR` with :func:`step_decay_factor` (the paper's DetNet
     schedule: x ``gamma`` at each milestone)."""
-    points = sorted(int(m) for m in milestones)
+    points = [int(m) for m in milestones]
 
     def factor(step: int) -> float:
         return step_decay_factor(step, points, gamma)

@@ -97,6 +97,18 @@ def load_weights(
     return {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in state.items()}, metadata
 
 
+def copy_init_weights(model: nn.Module, source: nn.Module, spec: str) -> None:
+    """Copy ``source``'s parameters (loaded from ``init=spec``) into ``model``; a
+    ``ValueError`` naming ``spec`` when the two networks differ."""
+    try:
+        model.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise ValueError(
+            f"init={spec}: its network does not match this run's model config "
+            f"({str(exc).splitlines()[0]})"
+        ) from exc
+
+
 def write_model_card(path: str | os.PathLike[str], title: str, sections: Mapping[str, Any]) -> Path:
     """A Markdown model card: ``# title`` then one ``## heading`` per section.
 
