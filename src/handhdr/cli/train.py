@@ -123,6 +123,17 @@ def train_shpe(
     run_stage("shpe", config, data, overrides, resume)
 
 
+@train_app.command("side")
+def train_side(
+    config: ConfigOption = "lite",
+    data: DataOption = None,
+    resume: ResumeOption = False,
+    overrides: OverridesArgument = None,
+) -> None:
+    """Train the side classifier that gives a side-invariant HASM's masks their sides."""
+    run_stage("side", config, data, overrides, resume)
+
+
 @train_app.command("export")
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder (runs/STAGE-CONFIG).")],
@@ -133,6 +144,14 @@ def export(
         typer.Option("--metrics", help="metrics.json of an evaluation, for the model card."),
     ] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Text for the model card.")] = None,
+    sides: Annotated[
+        Path | None,
+        typer.Option(
+            "--sides",
+            help="HASM trained side-invariantly: the side classifier (weights or a side "
+            "run's checkpoint) to carry inside the exported file.",
+        ),
+    ] = None,
     inference: Annotated[
         list[str] | None,
         typer.Argument(help="inference.KEY=VALUE settings to ship instead of the run's."),
@@ -153,7 +172,13 @@ def export(
     try:
         scores = json.loads(metrics.read_text()) if metrics is not None else None
         weights, card = export_run(
-            run, out, which=which, metrics=scores, notes=notes, inference=inference or ()
+            run,
+            out,
+            which=which,
+            metrics=scores,
+            notes=notes,
+            inference=inference or (),
+            sides=sides,
         )
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from exc

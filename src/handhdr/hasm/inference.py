@@ -10,6 +10,10 @@
 No ground truth is needed to crop. Zero, one or two hands are all valid results: a
 hand that is not found has empty masks. A pixel belongs to a mask when the
 probability is above ``threshold`` (0.5).
+
+HASM weights trained side-invariantly (``side_invariant``: their two mask slots say
+nothing about the side) come with a side classifier (:mod:`handhdr.hasm.side`) that
+orders the slots, right then left, as the last step.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handhdr.hasm.runtime import HASMRunner
+from handhdr.hasm.side import SideClassifier
 from handhdr.hasm.windows import Window, box_window, crop, paste
 
 # logit written where a pass did not look: "certainly no hand"
@@ -36,6 +41,7 @@ class InferenceSettings:
     min_region: float = 0.1  # smallest region side, as a fraction of the image's long side
     threshold: float = 0.5
     coarse_to_fine: bool = True
+    side_invariant: bool = False  # set from the training loss; the slots need a side classifier
 
     @classmethod
     def from_dict(cls, values: dict) -> InferenceSettings:
@@ -64,10 +70,21 @@ class Segmentation:
 class HASMPredictor:
     """Coarse-to-fine HASM inference on RGB uint8 images of any size."""
 
-    def __init__(self, runner: HASMRunner, settings: InferenceSettings | None = None) -> None:
+    def __init__(
+        self,
+        runner: HASMRunner,
+        settings: InferenceSettings | None = None,
+        sides: SideClassifier | None = None,
+    ) -> None:
         self.runner = runner
         self.settings = settings or InferenceSettings()
+        self.sides = sides
         s = self.settings
+        if s.side_invariant and sides is None:
+            raise ValueError(
+                "these HASM weights were trained side-invariantly: they need a side "
+                "classifier to tell right from left (handhdr train export ... --sides)"
+            )
         for name, value in (("size", s.size), ("coarse_size", s.coarse_size or s.size)):
             if value % 32:
                 raise ValueError(f"inference {name} must be a multiple of 32, got {value}")
@@ -94,7 +111,7 @@ class HASMPredictor:
         amodal = (coarse[0] > self._logit_threshold) | (coarse[2] > self._logit_threshold)
         if not s.coarse_to_fine or not amodal.any():
             logits = paste(coarse, frame, coarse_size, stride, (h, w), fill=_OUTSIDE)
-            return self._result(logits, None)
+            return self.result(image, logits, None)
         rows = np.flatnonzero(amodal.any(axis=1))
         cols = np.flatnonzero(amodal.any(axis=0))
         # grid cell u covers input pixels [u*stride, (u+1)*stride), back to image pixels
@@ -108,7 +125,12 @@ class HASMPredictor:
         region = box_window(box, s.box_scale, min_side=s.min_region * max(h, w))
         fine = self._segment(image, region, s.size)
         logits = paste(fine, region, s.size, stride, (h, w), fill=_OUTSIDE)
-        return self._result(logits, region)
+        return self.result(image, logits, region)
 
-    def _result(self, logits: np.ndarray, region: Window | None) -> Segmentation:
-        return Segmentation(masks=logits > self._logit_threshold, logits=logits, region=region)
+    def result(self, image: np.ndarray, logits: np.ndarray, region: Window | None) -> Segmentation:
+        """The :class:`Segmentation` of full-frame ``logits``; with a side classifier,
+        its two slots are first put in right, left order."""
+        masks = logits > self._logit_threshold
+        if self.sides is not None and self.sides.exchange(image, masks):
+            logits, masks = logits[[2, 3, 0, 1]], masks[[2, 3, 0, 1]]
+        return Segmentation(masks=masks, logits=logits, region=region)

@@ -231,6 +231,7 @@ def _shipped_model(module: L.LightningModule) -> nn.Module:
 def weights_metadata(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """What a HASM weights file stores to rebuild the network and its inference."""
     inference = _plain(cfg["inference"])
+    inference["side_invariant"] = bool(_plain(cfg.get("loss") or {}).get("side_invariant", False))
     return {"stage": "hasm", "model": model_config(cfg).to_dict(), "inference": inference}
 
 

@@ -19,6 +19,7 @@ from handhdr.pipeline.loading import MissingWeightsError, missing_shipped
 
 MANIFEST_NAME = "manifest.json"
 FILE_NAMES: dict[str, str] = {"hasm": "hasm.onnx", "hdrm": "hdrm.onnx", "shpe": "shpe.onnx"}
+SIDE_FILE = "hasm_side.onnx"  # the side classifier of a side-invariant HASM
 
 
 def _io(path: Path) -> dict[str, Any]:
@@ -46,13 +47,21 @@ def _check(spec: str | os.PathLike[str], stage: str) -> None:
 
 
 def export_hasm(spec: str | os.PathLike[str], path: Path) -> Path:
-    """HASM (foreground logits) with its inference settings in the metadata."""
+    """HASM (foreground logits) with its inference settings in the metadata; a
+    side-invariant HASM's side classifier goes beside it (``SIDE_FILE``), named in
+    that metadata."""
     from handhdr.hasm.runtime import export_onnx
-    from handhdr.hasm.weights import load_hasm
+    from handhdr.hasm.side import export_side_onnx
+    from handhdr.hasm.weights import SIDE_ONNX_KEY, load_hasm, load_hasm_sides
 
     _check(spec, "hasm")
     model, settings = load_hasm(spec)
-    return export_onnx(model, path, settings.size, {"inference": vars(settings)})
+    info: dict[str, Any] = {"inference": vars(settings)}
+    if settings.side_invariant:
+        net, crop = load_hasm_sides(spec)
+        export_side_onnx(net, path.with_name(SIDE_FILE), crop)
+        info[SIDE_ONNX_KEY] = SIDE_FILE
+    return export_onnx(model, path, settings.size, info)
 
 
 def export_hdrm(spec: str | os.PathLike[str], path: Path) -> Path:
@@ -93,7 +102,9 @@ def export_pipeline(
     import onnxruntime
 
     import handhdr
+    from handhdr.hasm.weights import SIDE_ONNX_KEY
     from handhdr.io import atomic_write_json
+    from handhdr.onnx_session import onnx_metadata
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,6 +128,14 @@ def export_pipeline(
             "bytes": path.stat().st_size,
             **_io(path),
         }
+        side = folder / SIDE_FILE
+        if key == "hasm" and onnx_metadata(path).get(SIDE_ONNX_KEY) == SIDE_FILE:
+            stages[key]["side_classifier"] = {
+                "file": SIDE_FILE,
+                "sha256": file_sha256(side),
+                "bytes": side.stat().st_size,
+                **_io(side),
+            }
     files = {k: f"{folder}/{v['file']}" for k, v in stages.items() if ":" not in k}
     command = (
         f"handhdr predict INPUT --out OUT --backend onnx --hasm {files['hasm']} "
@@ -137,6 +156,7 @@ def export_pipeline(
 
 __all__ = [
     "FILE_NAMES",
+    "SIDE_FILE",
     "MANIFEST_NAME",
     "export_hasm",
     "export_hdrm",

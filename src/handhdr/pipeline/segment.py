@@ -74,8 +74,6 @@ class HASMSegmenter:
 
     def __init__(self, predictor: HASMPredictor) -> None:
         self.predictor = predictor
-        threshold = predictor.settings.threshold
-        self._logit_threshold = math.log(threshold / (1.0 - threshold))
 
     @property
     def settings(self) -> InferenceSettings:
@@ -96,7 +94,7 @@ class HASMSegmenter:
         region = region_from_boxes(boxes, s.box_scale, min_side=s.min_region * max(h, w))
         grid = runner(crop(image, region, s.size)[None])[0]
         logits = paste(grid, region, s.size, runner.stride, (h, w), fill=_OUTSIDE)
-        return Segmentation(masks=logits > self._logit_threshold, logits=logits, region=region)
+        return self.predictor.result(image, logits, region)
 
 
 GIVEN_LOGIT = 30.0  # logit of a given mask's pixels: probability 1 (and -30 outside)

@@ -119,6 +119,31 @@ def scalar_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, An
     return flat
 
 
+def _side_card(sides: str | os.PathLike[str]) -> dict[str, Any]:
+    """Model-card rows of the side classifier carried by HASM weights."""
+    from handhdr.training.weights import read_metadata
+
+    path = Path(sides)
+    if path.suffix == ".ckpt":
+        ckpt = load_checkpoint(path)
+        meta = {
+            "global_step": ckpt.get("global_step"),
+            "train_seconds": ckpt.get("callbacks", {}).get("TrainingClock", {}).get("seconds"),
+        }
+        info = read_run_info(path.parent.parent)
+        commands = path.parent.parent / "command.txt"
+    else:
+        meta = read_metadata(path)
+        info, commands = {}, None
+    return {
+        "source": str(path),
+        "training steps": meta.get("global_step"),
+        "training time": _minutes(meta.get("train_seconds")),
+        f"best {info.get('monitor')}": info.get("best_score") if info else None,
+        "commands": commands.read_text().strip() if commands and commands.is_file() else None,
+    }
+
+
 def export_run(
     run_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -126,12 +151,22 @@ def export_run(
     metrics: Mapping[str, Any] | None = None,
     notes: str | None = None,
     inference: Sequence[str] = (),
+    sides: str | os.PathLike[str] | None = None,
 ) -> tuple[Path, Path]:
     """Export a run for shipping: fp16 weights at ``out`` and the model card ``out.md``
-    (``inference``: see :func:`export_checkpoint`)."""
+    (``inference``: see :func:`export_checkpoint`). ``sides``: for a side-invariant
+    HASM run, the side classifier (weights or a ``side`` checkpoint) to carry inside."""
     run_dir = Path(run_dir)
     checkpoint = find_checkpoint(run_dir, which)
     weights, metadata = export_checkpoint(checkpoint, out, inference=inference)
+    side_section = None
+    if sides is not None:
+        if metadata["stage"] != "hasm":
+            raise ValueError(f"--sides is for HASM runs; {run_dir} trained {metadata['stage']}")
+        from handhdr.hasm.weights import attach_sides
+
+        attach_sides(weights, sides, weights)
+        side_section = _side_card(sides)
     cfg = OmegaConf.load(run_dir / "config.yaml")
     info = read_run_info(run_dir)
     commands = (
@@ -172,6 +207,8 @@ def export_run(
         if "root" in metrics and "split" in metrics:
             source = [{"root": metrics["root"], "kind": "interhand"}]
             sections["Evaluation data"] = data_recipe(source, str(metrics["split"]))
+    if side_section:
+        sections["Side classifier"] = side_section
     if notes:
         sections["Notes"] = notes
     sections["Licence"] = "Apache-2.0, like the handhdr code; trained on synthetic data only."

@@ -49,6 +49,7 @@ STAGE_MODULES: dict[str, str] = {
     "hasm": "handhdr.hasm.training",
     "hdrm": "handhdr.hdrm.training",
     "shpe": "handhdr.shpe.training",
+    "side": "handhdr.hasm.side_training",
 }
 
 

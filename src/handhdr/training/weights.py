@@ -97,6 +97,21 @@ def load_weights(
     return {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in state.items()}, metadata
 
 
+def state_from_checkpoint(
+    path: str | os.PathLike[str], stage: str, prefix: str
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The state dict of the network under ``prefix`` (e.g. ``model.``) in a training
+    checkpoint of ``stage``, and the checkpoint's training config."""
+    from handhdr.training.export import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    config = ckpt["hyper_parameters"]["config"]
+    if config.get("stage") != stage:
+        raise WeightsError(f"{path}: a checkpoint of stage {config.get('stage')!r}, not {stage}")
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    return state, config
+
+
 def copy_init_weights(model: nn.Module, source: nn.Module, spec: str) -> None:
     """Copy ``source``'s parameters (loaded from ``init=spec``) into ``model``; a
     ``ValueError`` naming ``spec`` when the two networks differ."""
