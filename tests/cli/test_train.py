@@ -107,6 +107,41 @@ def test_train_resume_and_export(tmp_path):
     assert "| miou | 0.5000 |" in out.with_suffix(".md").read_text()
 
 
+def test_export_carries_a_side_classifier_into_side_invariant_hasm(tmp_path):
+    from handhdr.hasm.side import SideCropSettings, SideNet, SideNetConfig, load_side, save_side
+    from handhdr.hasm.weights import load_hasm_sides
+
+    make_mask_fixture(tmp_path / "ds", "train", seed=0, num_frames=2)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    runner = CliRunner()
+    base = ["train", "hasm", "--config", str(config), "--data", str(tmp_path / "ds")]
+    base.append(f"run.root={tmp_path / 'runs'}")
+    for name, invariant in (("ordered", "false"), ("invariant", "true")):
+        result = runner.invoke(app, [*base, f"run.name={name}", f"+loss.side_invariant={invariant}"])
+        assert result.exit_code == 0, result.output
+    torch.manual_seed(0)
+    side = save_side(
+        SideNet(SideNetConfig(widths=(4, 8), hidden=8)), tmp_path / "side.safetensors",
+        SideCropSettings(size=32, context=32),
+    )  # fmt: skip
+    export = ["train", "export", "--which", "last", "--sides", str(side)]
+    out = tmp_path / "w" / "ordered.safetensors"
+    result = runner.invoke(app, [*export, str(tmp_path / "runs" / "ordered"), "--out", str(out)])
+    assert result.exit_code == 2 and "side_invariant is false" in result.output
+    assert not out.exists()  # refused before anything is written
+    out = tmp_path / "w" / "invariant.safetensors"
+    result = runner.invoke(app, [*export, str(tmp_path / "runs" / "invariant"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _, settings = load_hasm(out)
+    assert settings.side_invariant
+    carried, _ = load_hasm_sides(out)
+    original, _ = load_side(side)
+    for key, value in original.state_dict().items():
+        torch.testing.assert_close(carried.state_dict()[key], value)
+    assert "## Side classifier" in out.with_suffix(".md").read_text()
+
+
 def test_bad_overrides_and_missing_data_are_reported(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["train", "hasm", "optim.lrr=1"])

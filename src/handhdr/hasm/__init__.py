@@ -13,6 +13,10 @@
   :mod:`~handhdr.hasm.runtime` -- PyTorch / ONNX Runtime backends and ONNX export;
 * :mod:`~handhdr.hasm.weights` -- weights files, :func:`hasm_predictor` (``default`` =
   the shipped lite weights);
+* :mod:`~handhdr.hasm.chirality` -- the two cues whose parity is a hand's side;
+  :mod:`~handhdr.hasm.side`, :mod:`~handhdr.hasm.side_training` -- not in the paper:
+  the side classifier that orders the masks of a side-invariant HASM (the ``side``
+  stage of ``handhdr train``);
 * :mod:`~handhdr.hasm.metrics`, :mod:`~handhdr.hasm.evaluate` -- the ``handhdr
   eval-seg`` protocol; :mod:`~handhdr.hasm.fixtures` -- tiny datasets for tests.
 """

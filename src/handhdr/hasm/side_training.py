@@ -38,7 +38,11 @@ from handhdr.hasm.side import OUTPUTS, SideCropSettings, SideNet, SideNetConfig,
 from handhdr.joints import HANDS
 from handhdr.training.config import to_container
 from handhdr.training.datamodule import StageDataModule
-from handhdr.training.schedule import step_decay_scheduler
+from handhdr.training.schedule import (
+    follow_config_schedule,
+    step_decay_scheduler,
+    sync_learning_rates,
+)
 from handhdr.training.trainer import Stage
 
 log = logging.getLogger(__name__)
@@ -257,6 +261,14 @@ class SideTask(L.LightningModule):
             self.log(f"train/loss_{name}", value, batch_size=n)
         self.log("train/loss", loss, prog_bar=True, batch_size=n)
         return loss
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A resumed run follows the current config's learning rate and milestones."""
+        follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
+
+    def on_train_start(self) -> None:
+        for config in self.trainer.lr_scheduler_configs:
+            sync_learning_rates(config.scheduler)
 
     def on_validation_epoch_start(self) -> None:
         self._val = []

@@ -158,16 +158,21 @@ def export_run(
     HASM run, the side classifier (weights or a ``side`` checkpoint) to carry inside."""
     run_dir = Path(run_dir)
     checkpoint = find_checkpoint(run_dir, which)
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    if sides is not None and not (
+        cfg.stage == "hasm" and OmegaConf.select(cfg, "loss.side_invariant", default=False)
+    ):
+        raise ValueError(
+            f"--sides: {run_dir} is not a HASM run trained with loss.side_invariant=true "
+            "(its inference.side_invariant is false): it tells right from left itself"
+        )
     weights, metadata = export_checkpoint(checkpoint, out, inference=inference)
     side_section = None
     if sides is not None:
-        if metadata["stage"] != "hasm":
-            raise ValueError(f"--sides is for HASM runs; {run_dir} trained {metadata['stage']}")
         from handhdr.hasm.weights import attach_sides
 
         attach_sides(weights, sides, weights)
         side_section = _side_card(sides)
-    cfg = OmegaConf.load(run_dir / "config.yaml")
     info = read_run_info(run_dir)
     commands = (
         (run_dir / "command.txt").read_text().strip()
