@@ -15,6 +15,7 @@ from handhdr.hasm.side_training import (
     pair_accuracy,
 )
 from handhdr.training.config import load_config, to_container
+from handhdr.training.export import export_run
 from handhdr.training.trainer import fit
 
 CROPS = SideCropSettings(size=32, context=40, scale=1.3, min_pixels=10)
@@ -153,4 +154,11 @@ def test_fit_resume_and_load_the_checkpoint(mask_root, tmp_path):
     assert rates[19] == pytest.approx(3e-3) and rates[29] == pytest.approx(3e-4)
     net, crops = load_side(resumed.last_checkpoint)
     assert crops.size == 32 and net.config.widths == (8, 16)
-    assert net(torch.rand(2, 4, 32, 32)).shape == (2, len(OUTPUTS))
+    x = torch.rand(2, 4, 32, 32)
+    assert net(x).shape == (2, len(OUTPUTS))
+    weights, card = export_run(resumed.run_dir, tmp_path / "side.safetensors", which="last")
+    exported, exported_crops = load_side(weights)
+    assert exported_crops == crops
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), net(x), atol=2e-2, rtol=1e-2)  # fp16 file
+    assert "val/accuracy" in card.read_text()

@@ -61,7 +61,8 @@ def export_checkpoint(
     run's (only the ``inference`` block may change: the weights fix the network)."""
     ckpt = load_checkpoint(checkpoint)
     config = dict(ckpt["hyper_parameters"]["config"])
-    if isinstance(config.get("model"), dict):  # weights come from the checkpoint
+    if isinstance(config.get("model"), dict) and "pretrained" in config["model"]:
+        # the weights come from the checkpoint, not from a pretrained backbone
         config["model"] = {**config["model"], "pretrained": None}
     cfg = OmegaConf.create(config)
     for item in inference:
