@@ -118,7 +118,9 @@ def test_export_carries_a_side_classifier_into_side_invariant_hasm(tmp_path):
     base = ["train", "hasm", "--config", str(config), "--data", str(tmp_path / "ds")]
     base.append(f"run.root={tmp_path / 'runs'}")
     for name, invariant in (("ordered", "false"), ("invariant", "true")):
-        result = runner.invoke(app, [*base, f"run.name={name}", f"+loss.side_invariant={invariant}"])
+        result = runner.invoke(
+            app, [*base, f"run.name={name}", f"+loss.side_invariant={invariant}"]
+        )
         assert result.exit_code == 0, result.output
     torch.manual_seed(0)
     side = save_side(

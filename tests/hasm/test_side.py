@@ -135,7 +135,9 @@ def test_predictor_orders_the_slots_with_the_side_classifier():
     small[2:4, 9:14, 9:14] = True  # slot 1: bottom-right
     settings = InferenceSettings(size=64, coarse_size=64, coarse_to_fine=False)
     plain = HASMPredictor(FixedHASM(small), settings)(image)
-    invariant = InferenceSettings(size=64, coarse_size=64, coarse_to_fine=False, side_invariant=True)
+    invariant = InferenceSettings(
+        size=64, coarse_size=64, coarse_to_fine=False, side_invariant=True
+    )
     with pytest.raises(ValueError, match="side classifier"):
         HASMPredictor(FixedHASM(small), invariant)
     swapped = HASMPredictor(

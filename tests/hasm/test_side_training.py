@@ -13,6 +13,7 @@ from handhdr.hasm.side_training import (
     extract_crops,
     mirror_batch,
     pair_accuracy,
+    predicted_hands,
 )
 from handhdr.training.config import load_config, to_container
 from handhdr.training.export import export_run
@@ -84,7 +85,7 @@ def test_build_crops_resumes_from_its_parts(mask_root, tmp_path):
         np.testing.assert_array_equal(first[key], again[key])
 
 
-def tiny_config(root, run_root, steps=30, milestone=1000):
+def tiny_config(root, run_root, steps=30, milestone=1000, extra=()):
     cfg = load_config(
         "side",
         "lite",
@@ -107,6 +108,7 @@ def tiny_config(root, run_root, steps=30, milestone=1000):
             "trainer.threads=1",
             "optim.lr=3e-3",
             f"optim.milestones=[{milestone}]",
+            *extra,
         ],
         data=[str(root)],
     )
@@ -162,3 +164,54 @@ def test_fit_resume_and_load_the_checkpoint(mask_root, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(exported(x), net(x), atol=2e-2, rtol=1e-2)  # fp16 file
     assert "val/accuracy" in card.read_text()
+
+
+def test_predicted_hands_are_labelled_by_overlap(mask_root):
+    reader = InterHandDataset(mask_root, "train")
+    sample = next(
+        reader[i] for i in range(len(reader)) if reader[i].masks[[0, 2]].any((1, 2)).all()
+    )
+    truth = sample.masks.astype(bool)
+    junk = np.zeros_like(truth[0])
+    junk[:3, :3] = True  # overlaps neither hand
+
+    def exchanged(image):  # a HASM that puts the left hand in slot 0, the right in slot 1
+        return truth[[2, 3, 0, 1]]
+
+    hands = predicted_hands(exchanged, min_iou=0.1)(sample)
+    assert [k for _, k in hands] == [1, 0]
+    assert np.array_equal(hands[0][0], truth[2]) and np.array_equal(hands[1][0], truth[0])
+    only_junk = predicted_hands(lambda image: np.stack([junk, junk, truth[2], truth[3]]), 0.1)
+    assert [k for _, k in only_junk(sample)] == [1]
+    arrays = extract_crops(reader, 0, 1, CROPS, 10, hands=lambda s: hands)
+    assert arrays["targets"][:, 0].tolist() == [1.0, 0.0]
+
+
+def test_pair_accuracy_skips_two_crops_of_one_hand():
+    left = torch.tensor([0.9, -0.1, 0.2, 0.5])
+    truth = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    pair = torch.tensor([7, 7, 8, 8])  # image 8: both crops are of its left hand
+    assert pair_accuracy(left, truth, pair) == 1.0
+
+
+def test_data_module_cuts_hasm_masks_for_training_and_validation(mask_root, tmp_path):
+    from handhdr.hasm.inference import InferenceSettings
+    from handhdr.hasm.side_training import SideDataModule
+    from handhdr.hasm.weights import save_hasm
+    from handhdr.pipeline.fixtures import tiny_hasm
+
+    settings = InferenceSettings(size=64, coarse_size=64, side_invariant=True)
+    hasm = save_hasm(tiny_hasm(0, ("right", "left")), tmp_path / "h.safetensors", settings)
+    overrides = ["data.masks=both", f"data.hasm_weights={hasm}", "data.min_iou=0.0"]
+    cfg = tiny_config(mask_root, tmp_path, extra=overrides)
+    data = SideDataModule(cfg)
+    data.setup("fit")
+    truth = len(extract_crops(InterHandDataset(mask_root, "train"), 0, 12, CROPS, 10)["targets"])
+    # every slot is on everywhere: two crops per image, labelled by the larger overlap
+    assert len(data.train_set) == truth + 2 * 12
+    assert len(data.val_set) == 2 * 12
+    names = sorted(p.name for p in (tmp_path / "cache" / "side").iterdir())
+    assert sum("-hasm-" in n for n in names) == 2 and len(names) == 3
+    cfg = tiny_config(mask_root, tmp_path, extra=["data.masks=hasm"])
+    with pytest.raises(ValueError, match="data.hasm_weights"):
+        SideDataModule(cfg).setup("fit")

@@ -240,9 +240,7 @@ class SideClassifier:
     def left_scores(self, image: np.ndarray, masks: np.ndarray) -> dict[int, float]:
         """Slot -> left-hand score of each slot whose amodal mask holds a hand.
         ``masks``: ``(4, H, W)`` bool, slot 0 amodal/visible then slot 1."""
-        crops = {
-            slot: hand_crop(image, masks[2 * slot], self.settings) for slot in (0, 1)
-        }
+        crops = {slot: hand_crop(image, masks[2 * slot], self.settings) for slot in (0, 1)}
         found = {slot: c for slot, c in crops.items() if c is not None}
         if not found:
             return {}

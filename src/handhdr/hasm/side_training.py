@@ -23,6 +23,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import lightning.pytorch as L
@@ -51,10 +52,45 @@ _MIRROR_NEGATES = [OUTPUTS.index("forward_x"), OUTPUTS.index("across_x")]
 _FLIPS_ON_MIRROR = [OUTPUTS.index("left"), OUTPUTS.index("orientation")]
 
 
+MaskSource = Callable[[Any], list[tuple[np.ndarray, int]]]
+
+
+def true_hands(sample: Any) -> list[tuple[np.ndarray, int]]:
+    """``(amodal mask, hand index)`` of each annotated hand (ground-truth masks)."""
+    return [(sample.masks[2 * k], k) for k in range(len(HANDS))]
+
+
+def predicted_hands(segment: Callable[[np.ndarray], np.ndarray], min_iou: float) -> MaskSource:
+    """A mask source from a side-invariant HASM: each predicted amodal slot, labelled
+    with the true hand it overlaps most (slots under ``min_iou`` with both are dropped).
+    ``segment``: image -> ``(4, H, W)`` bool masks in the HASM's own slot order."""
+
+    def hands(sample: Any) -> list[tuple[np.ndarray, int]]:
+        masks = segment(sample.image)
+        out = []
+        for slot in range(len(HANDS)):
+            amodal = masks[2 * slot]
+            ious = [
+                np.count_nonzero(amodal & truth) / max(np.count_nonzero(amodal | truth), 1)
+                for truth in (sample.masks[2 * k].astype(bool) for k in range(len(HANDS)))
+            ]
+            if max(ious) >= min_iou:
+                out.append((amodal, int(np.argmax(ious))))
+        return out
+
+    return hands
+
+
 def extract_crops(
-    reader: Any, start: int, stop: int, settings: SideCropSettings, min_pixels: int
+    reader: Any,
+    start: int,
+    stop: int,
+    settings: SideCropSettings,
+    min_pixels: int,
+    hands: MaskSource = true_hands,
 ) -> dict[str, np.ndarray]:
-    """Context crops and targets of the hands of samples ``start:stop`` of ``reader``.
+    """Context crops and targets of the hands of samples ``start:stop`` of ``reader``,
+    cut around the amodal masks that ``hands`` gives (default: the ground truth's).
 
     ``crops`` ``(N, C, C, 4)`` uint8; ``targets`` ``(N, 7)`` float32 in OUTPUTS order;
     ``cues_known`` ``(N,)`` bool; ``image`` ``(N,)`` int64 sample index; ``interacting``
@@ -64,8 +100,7 @@ def extract_crops(
     for index in range(start, stop):
         sample = reader[index]
         cues, cues_known = sample_cues(sample)
-        for k, _hand in enumerate(HANDS):
-            amodal = sample.masks[2 * k]
+        for amodal, k in hands(sample):
             if int(np.count_nonzero(amodal)) < min_pixels:
                 continue
             out = hand_crop(sample.image, amodal, settings, context=True)
@@ -86,15 +121,24 @@ def extract_crops(
 
 
 def cache_name(
-    root: str, kind: str, split: str, count: int, settings: SideCropSettings, min_pixels: int
+    root: str,
+    kind: str,
+    split: str,
+    count: int,
+    settings: SideCropSettings,
+    min_pixels: int,
+    masks: str = "truth",
 ) -> str:
     """Cache folder name of the first ``count`` samples of a split: a readable prefix
-    and a digest of everything that changes the crops."""
+    and a digest of everything that changes the crops (``masks``: ``truth``, or what
+    identifies the HASM whose masks were cut)."""
     blob = json.dumps(
-        [CACHE_VERSION, str(Path(root).resolve()), kind, split, count, vars(settings), min_pixels],
+        [CACHE_VERSION, str(Path(root).resolve()), kind, split, count, vars(settings), min_pixels]
+        + ([masks] if masks != "truth" else []),
         sort_keys=True,
     )
-    return f"{Path(root).name}-{split}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha1(blob.encode()).hexdigest()[:12]
+    return f"{Path(root).name}-{split}-{'' if masks == 'truth' else 'hasm-'}{digest}"
 
 
 def build_crops(
@@ -104,6 +148,7 @@ def build_crops(
     min_pixels: int,
     chunk: int = 500,
     progress: bool = True,
+    hands: MaskSource = true_hands,
 ) -> dict[str, np.ndarray]:
     """All crops of ``reader``, from the cache ``folder`` (parts already written are
     kept, so a killed build resumes), concatenated in memory."""
@@ -120,7 +165,8 @@ def build_crops(
     for number, start in enumerate(starts):
         path = folder / f"part-{number:05d}.npz"
         if not path.is_file():
-            arrays = extract_crops(reader, start, min(start + chunk, n), settings, min_pixels)
+            stop = min(start + chunk, n)
+            arrays = extract_crops(reader, start, stop, settings, min_pixels, hands)
             with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 np.savez(f, **arrays)
         with np.load(path) as data:
@@ -158,10 +204,41 @@ def crop_settings(cfg: DictConfig | dict[str, Any]) -> SideCropSettings:
     return SideCropSettings.from_dict(values)  # type: ignore[arg-type]
 
 
+MASK_MODES = ("truth", "hasm", "both")
+
+
 class SideDataModule(StageDataModule):
-    """Cached hand crops of ``cfg.data.sources`` (train) and their validation splits."""
+    """Cached hand crops of ``cfg.data.sources`` (train) and their validation splits.
+
+    ``data.masks``: cut the crops around the ground-truth amodal masks (``truth``),
+    around the masks a side-invariant HASM (``data.hasm_weights``) predicts (``hasm``:
+    what the classifier sees in the pipeline; each slot labelled with the true hand it
+    overlaps most), or both for training (``both``; validation then uses ``hasm``).
+    """
 
     unit = "hands"
+
+    def _mask_sources(self) -> dict[str, tuple[str, MaskSource]]:
+        """Mask mode -> (cache tag, mask source) for the modes this config uses."""
+        d = self.cfg.data
+        mode = str(d.masks)
+        if mode not in MASK_MODES:
+            raise ValueError(f"data.masks must be one of {MASK_MODES}, got {mode!r}")
+        sources: dict[str, tuple[str, MaskSource]] = {"truth": ("truth", true_hands)}
+        if mode != "truth":
+            from handhdr.hasm.weights import hasm_predictor
+            from handhdr.io import file_sha256
+            from handhdr.training.weights import resolve_weights
+
+            if not d.hasm_weights:
+                raise ValueError(f"data.masks={mode} needs data.hasm_weights (HASM weights)")
+            path = resolve_weights(str(d.hasm_weights), "hasm_lite")
+            # the raw slots: the HASM's own side classifier (if any) must not order them
+            predictor = hasm_predictor(path, backend="onnx", side_invariant=False)
+            tag = f"hasm:{file_sha256(path)}:{float(d.min_iou)}"
+            hands = predicted_hands(lambda image: predictor(image).masks, float(d.min_iou))
+            sources["hasm"] = (tag, hands)
+        return sources
 
     def setup(self, stage: str | None = None) -> None:
         from handhdr.training.sources import has_split, open_source
@@ -171,24 +248,37 @@ class SideDataModule(StageDataModule):
             raise ValueError("no training data: pass --data DIR (or set data.sources)")
         settings = crop_settings(self.cfg)
         cache = Path(d.cache_dir) if d.cache_dir else Path(self.cfg.run.root) / "cache" / "side"
+        masks = self._mask_sources()
+        mode = str(d.masks)
+        train_modes = ["truth", "hasm"] if mode == "both" else [mode]
+        val_mode = "truth" if mode == "truth" else "hasm"
         train: list[Dataset] = []
         val: list[Dataset] = []
         offset = 0
         for source in d.sources:
             root, kind = str(source["root"]), str(source.get("kind", "auto"))
-            for split, out in ((d.train_split, train), (d.val_split, val)):
+            jobs = [(d.train_split, train, m) for m in train_modes] + [(d.val_split, val, val_mode)]
+            for split, out, how in jobs:
                 if out is val and not (split and has_split(root, kind, split)):
                     continue
                 reader = open_source(root, kind, split)
                 if out is val and d.val_max_samples and len(reader) > int(d.val_max_samples):
                     reader = Subset(reader, range(int(d.val_max_samples)))
-                name = cache_name(root, kind, split, len(reader), settings, int(d.min_pixels))
+                tag, hands = masks[how]
+                name = cache_name(root, kind, split, len(reader), settings, int(d.min_pixels), tag)
                 arrays = build_crops(
-                    reader, cache / name, settings, int(d.min_pixels), int(d.chunk)
+                    reader, cache / name, settings, int(d.min_pixels), int(d.chunk), hands=hands
                 )
                 out.append(SideCrops(arrays, pair_offset=offset))
                 offset += len(reader)
-                log.info("side data: %s (%s) %s: %d hands", root, kind, split, len(out[-1]))
+                log.info(
+                    "side data: %s (%s) %s, %s masks: %d hands",
+                    root,
+                    kind,
+                    split,
+                    how,
+                    len(out[-1]),
+                )
         self.train_set = ConcatDataset(train)
         self.val_set = ConcatDataset(val) if val else None
 
@@ -205,14 +295,16 @@ def mirror_batch(crops: torch.Tensor, targets: torch.Tensor, flip: torch.Tensor)
 
 
 def pair_accuracy(left: torch.Tensor, truth: torch.Tensor, pair: torch.Tensor) -> float | None:
-    """Share of interacting pairs (two hands with the same ``pair`` id) whose hand with
-    the higher left-hand score is the left one; None without pairs."""
+    """Share of interacting pairs (a right and a left hand with the same ``pair`` id)
+    whose hand with the higher left-hand score is the left one; None without pairs."""
     right = total = 0
     for image in pair[pair >= 0].unique():
         members = torch.nonzero(pair == image).flatten()
         if len(members) != 2:
             continue
         a, b = members.tolist()
+        if truth[a] == truth[b]:  # two crops of one hand (predicted masks): no pair to tell
+            continue
         right += int(bool((left[a] > left[b]) == (truth[a] > truth[b])))
         total += 1
     return right / total if total else None
@@ -262,6 +354,17 @@ class SideTask(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=n)
         return loss
 
+    def setup(self, stage: str) -> None:
+        """``init``: start from side-classifier weights, unless resuming this run."""
+        init = self.cfg.get("init")
+        if stage == "fit" and init and not self.trainer.ckpt_path:
+            from handhdr.hasm.side import load_side
+            from handhdr.training.weights import copy_init_weights
+
+            net, _ = load_side(str(init))
+            copy_init_weights(self.net, net, str(init))
+            log.info("side: network initialised from %s (optimizer starts fresh)", init)
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """A resumed run follows the current config's learning rate and milestones."""
         follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
@@ -284,7 +387,9 @@ class SideTask(L.LightningModule):
             return
         left, plain, truth, pair = (torch.cat(v) for v in zip(*self._val, strict=True))
         self.log("val/accuracy", ((left > 0).float() == truth).float().mean(), sync_dist=True)
-        self.log("val/accuracy_plain", ((plain > 0).float() == truth).float().mean(), sync_dist=True)
+        self.log(
+            "val/accuracy_plain", ((plain > 0).float() == truth).float().mean(), sync_dist=True
+        )
         pairs = pair_accuracy(left, truth, pair)
         if pairs is not None:
             self.log("val/pair_accuracy", pairs, sync_dist=True)
