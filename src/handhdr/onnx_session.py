@@ -34,6 +34,20 @@ def onnx_session(
     return ort.InferenceSession(str(path), options, providers=providers)
 
 
+class OnnxModel:
+    """An :func:`onnx_session` of a model with one input; :meth:`run` feeds it."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
+    ) -> None:
+        self.session = onnx_session(path, device, threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, inputs: Any) -> list[Any]:
+        """All outputs of the model on ``inputs`` (a float32 array)."""
+        return self.session.run(None, {self.input_name: inputs})
+
+
 def add_onnx_metadata(path: str | os.PathLike[str], info: dict[str, Any]) -> None:
     """Store ``info`` as JSON under the ``handhdr`` key of an ONNX file's metadata."""
     import onnx

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from handhdr.hasm.model import HASM, foreground_logits
-from handhdr.onnx_session import add_onnx_metadata, onnx_session
+from handhdr.onnx_session import OnnxModel, add_onnx_metadata
 
 STRIDE = 4  # SegFormer logits are at 1/4 of the input resolution
 
@@ -100,17 +100,11 @@ def export_onnx(
     return target
 
 
-class OnnxRunner:
+class OnnxRunner(OnnxModel):
     """Runs an exported HASM with ONNX Runtime."""
 
     stride = STRIDE
 
-    def __init__(
-        self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
-    ) -> None:
-        self.session = onnx_session(path, device, threads)
-        self.input_name = self.session.get_inputs()[0].name
-
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        (out,) = self.session.run(None, {self.input_name: _to_input(crops)})
+        (out,) = self.run(_to_input(crops))
         return np.asarray(out, dtype=np.float32)

@@ -36,9 +36,17 @@ import torch
 from torch import nn
 
 from handhdr.hasm.windows import box_window, crop, mask_box
+from handhdr.onnx_session import OnnxModel
 
 SHIPPED_NAME = "hasm_side_lite"
 OUTPUTS = ("left", "facing", "orientation", "forward_x", "forward_y", "across_x", "across_y")
+
+
+def _known_keys(cls: type, values: dict[str, Any], what: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"unknown side-classifier {what} keys {unknown}")
+    return values
 
 
 @dataclass
@@ -50,10 +58,7 @@ class SideNetConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SideNetConfig:
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"unknown side-classifier model keys {unknown}")
-        out = cls(**values)
+        out = cls(**_known_keys(cls, values, "model"))
         out.widths = tuple(int(w) for w in out.widths)
         return out
 
@@ -78,10 +83,7 @@ class SideCropSettings:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SideCropSettings:
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"unknown side-classifier crop keys {unknown}")
-        out = cls(**values)
+        out = cls(**_known_keys(cls, values, "crop"))
         if out.context < out.size:
             raise ValueError(f"crop context ({out.context}) must be at least size ({out.size})")
         return out
@@ -188,19 +190,11 @@ class TorchSideRunner:
         return self.net(x).float().cpu().numpy()
 
 
-class OnnxSideRunner:
+class OnnxSideRunner(OnnxModel):
     """Runs an exported side classifier with ONNX Runtime."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
-    ) -> None:
-        from handhdr.onnx_session import onnx_session
-
-        self.session = onnx_session(path, device, threads)
-        self.input_name = self.session.get_inputs()[0].name
-
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        (out,) = self.session.run(None, {self.input_name: _as_input(crops)})
+        (out,) = self.run(_as_input(crops))
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
 

@@ -40,9 +40,8 @@ from handhdr.joints import HANDS
 from handhdr.training.config import to_container
 from handhdr.training.datamodule import StageDataModule
 from handhdr.training.schedule import (
-    follow_config_schedule,
+    FollowsConfigSchedule,
     step_decay_scheduler,
-    sync_learning_rates,
 )
 from handhdr.training.trainer import Stage
 
@@ -310,7 +309,7 @@ def pair_accuracy(left: torch.Tensor, truth: torch.Tensor, pair: torch.Tensor) -
     return right / total if total else None
 
 
-class SideTask(L.LightningModule):
+class SideTask(FollowsConfigSchedule, L.LightningModule):
     """Trains a :class:`SideNet`."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -364,14 +363,6 @@ class SideTask(L.LightningModule):
             net, _ = load_side(str(init))
             copy_init_weights(self.net, net, str(init))
             log.info("side: network initialised from %s (optimizer starts fresh)", init)
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """A resumed run follows the current config's learning rate and milestones."""
-        follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
-
-    def on_train_start(self) -> None:
-        for config in self.trainer.lr_scheduler_configs:
-            sync_learning_rates(config.scheduler)
 
     def on_validation_epoch_start(self) -> None:
         self._val = []

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from handhdr.onnx_session import add_onnx_metadata, onnx_session
+from handhdr.onnx_session import OnnxModel, add_onnx_metadata
 from handhdr.shpe.detnet import DetNet
 from handhdr.shpe.targets import readout
 
@@ -103,18 +103,11 @@ def export_onnx(model: DetNet, path: str | os.PathLike[str], metadata: dict | No
     return target
 
 
-class OnnxRunner:
+class OnnxRunner(OnnxModel):
     """Runs an exported DetNet (with readout) in ONNX Runtime."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None
-    ) -> None:
-        self.session = onnx_session(path, device, threads)
-        self.input_name = self.session.get_inputs()[0].name
-
     def __call__(self, images: np.ndarray) -> Outputs:
-        x = np.ascontiguousarray(images, dtype=np.float32)
-        uv, xyz, peak = self.session.run(None, {self.input_name: x})
+        uv, xyz, peak = self.run(np.ascontiguousarray(images, dtype=np.float32))
         return (
             np.asarray(uv, np.float32),
             np.asarray(xyz, np.float32),

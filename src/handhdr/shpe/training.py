@@ -28,9 +28,8 @@ from handhdr.shpe.loss import LossWeights, shpe_loss
 from handhdr.shpe.targets import make_targets, readout, reference_bone
 from handhdr.training.config import to_container
 from handhdr.training.schedule import (
-    follow_config_schedule,
+    FollowsConfigSchedule,
     step_decay_scheduler,
-    sync_learning_rates,
 )
 from handhdr.training.trainer import Stage
 from handhdr.training.weights import copy_init_weights
@@ -84,7 +83,7 @@ def validation_errors(
     return {k: ((e * v).sum().double(), v.sum().double()) for k, (e, v) in errors.items()}
 
 
-class SHPETask(L.LightningModule):
+class SHPETask(FollowsConfigSchedule, L.LightningModule):
     """Trains a :class:`DetNet` with eq. (5)."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -121,14 +120,6 @@ class SHPETask(L.LightningModule):
         for name, value in terms.items():
             self.log(f"train/{name}", value, batch_size=n)
         return loss
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """A resumed run follows the current config's learning rate and milestones."""
-        follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
-
-    def on_train_start(self) -> None:
-        for config in self.trainer.lr_scheduler_configs:
-            sync_learning_rates(config.scheduler)
 
     def on_validation_epoch_start(self) -> None:
         self._val = {}

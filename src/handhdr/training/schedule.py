@@ -94,3 +94,19 @@ def sync_learning_rates(scheduler: LambdaLR) -> None:
     rates = [base * fn(step) for base, fn in pairs]
     for group, rate in zip(scheduler.optimizer.param_groups, rates, strict=True):
         group["lr"] = rate
+
+
+class FollowsConfigSchedule:
+    """LightningModule mixin: a resumed run trains on its current config's learning
+    rate (``self.cfg.optim.lr``) and step schedule, from its first step on
+    (:func:`follow_config_schedule`, :func:`sync_learning_rates`)."""
+
+    cfg: Any
+    trainer: Any
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        follow_config_schedule(checkpoint, float(self.cfg.optim.lr))
+
+    def on_train_start(self) -> None:
+        for config in self.trainer.lr_scheduler_configs:
+            sync_learning_rates(config.scheduler)
