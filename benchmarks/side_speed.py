@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from handhdr.hasm.side import SideNet, onnx_side_classifier, side_classifier
+from handhdr.hasm.side import SideNet, export_side_onnx, onnx_side_classifier, side_classifier
 from handhdr.hasm.side_training import SideTask
 from handhdr.training.config import load_config, to_container
 
@@ -48,8 +48,6 @@ def main() -> None:
     masks[2:4, 140:230, 250:330] = True
     rows = [f"| parameters | {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M |"]
     with tempfile.TemporaryDirectory() as folder:
-        from handhdr.hasm.side import export_side_onnx
-
         path = export_side_onnx(net, Path(folder) / "side.onnx", task.crop)
         backends = {
             "PyTorch": side_classifier(net, task.crop),
