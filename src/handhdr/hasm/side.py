@@ -18,8 +18,8 @@ the paper's method:
 :class:`SideClassifier` runs the three steps on a HASM result (``torch`` or ``onnx``
 backend); :class:`~handhdr.hasm.inference.HASMPredictor` applies it when the HASM
 weights say they were trained side-invariantly. Weights: safetensors with the
-architecture and crop settings in the metadata (``default`` =
-``handhdr/weights/hasm_side_lite.safetensors``).
+architecture and crop settings in the metadata; they ship inside the HASM weights
+they serve (:func:`handhdr.hasm.weights.attach_sides`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from torch import nn
 from handhdr.hasm.windows import box_window, crop, mask_box
 from handhdr.onnx_session import OnnxModel
 
-SHIPPED_NAME = "hasm_side_lite"
 OUTPUTS = ("left", "facing", "orientation", "forward_x", "forward_y", "across_x", "across_y")
 
 
@@ -265,17 +264,20 @@ def save_side(
     return save_weights(net, path, metadata, dtype=dtype)
 
 
-def load_side(spec: str | os.PathLike[str] = "default") -> tuple[SideNet, SideCropSettings]:
+def load_side(spec: str | os.PathLike[str]) -> tuple[SideNet, SideCropSettings]:
     """A side classifier (eval mode, float32) and its crop settings from weights
-    (``default``, ``.safetensors``) or a ``side`` training checkpoint (``.ckpt``)."""
+    (``.safetensors``) or a ``side`` training checkpoint (``.ckpt``). Nothing is shipped
+    alone: a side classifier ships inside the HASM weights it serves
+    (:func:`handhdr.hasm.weights.attach_sides`)."""
     from handhdr.training.weights import (
         WeightsError,
         load_weights,
-        resolve_weights,
         state_from_checkpoint,
     )
 
-    path = resolve_weights(spec, SHIPPED_NAME)
+    path = Path(spec)
+    if not path.is_file():
+        raise WeightsError(f"{path}: side-classifier weights file not found")
     if path.suffix == ".ckpt":
         from handhdr.hasm.side_training import weights_metadata
 
