@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from handhdr.benchmark import min_median_ms
 from handhdr.hasm.inference import HASMPredictor, InferenceSettings
 from handhdr.hasm.loss import hasm_loss
 from handhdr.hasm.model import HASM, count_parameters
@@ -54,19 +54,6 @@ class ForcedRegion:
         return out
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """(minimum, median) milliseconds; on a shared CPU the minimum is the better
-    estimate of the machine's speed, the median of what one got."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.min(times)) * 1000.0, float(np.median(times)) * 1000.0
-
-
 def gflops(model: HASM, size: int) -> float:
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(torch.rand(1, 3, size, size))
@@ -94,7 +81,7 @@ def bench(config: str, threads: int, repeat: int, train_batch: int) -> list[str]
         for name, runner in backends.items():
             predictor = HASMPredictor(ForcedRegion(runner, coarse), settings)
             assert predictor(image).region is not None
-            best, median = timed(lambda p=predictor: p(image), repeat)
+            best, median = min_median_ms(lambda p=predictor: p(image), repeat)
             rows.append(
                 f"| {config} | {name}: coarse + fine, one frame | {best:.1f} ({median:.1f}) ms |"
             )
@@ -109,7 +96,7 @@ def bench(config: str, threads: int, repeat: int, train_batch: int) -> list[str]
         optimizer.step()
         optimizer.zero_grad()
 
-    best, median = timed(step, max(3, repeat // 10))
+    best, median = min_median_ms(step, max(3, repeat // 10))
     rows.append(
         f"| {config} | training step, batch {train_batch} | {best:.0f} ({median:.0f}) ms, "
         f"{train_batch / best * 1000:.1f} samples/s at best |"

@@ -11,27 +11,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from handhdr.benchmark import count_parameters, min_median_ms
 from handhdr.hasm.side import SideNet, export_side_onnx, onnx_side_classifier, side_classifier
 from handhdr.hasm.side_training import SideTask
 from handhdr.training.config import load_config, to_container
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """(minimum, median) milliseconds over ``repeat`` calls after 3 warm-up calls."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.min(times)) * 1000.0, float(np.median(times)) * 1000.0
 
 
 def main() -> None:
@@ -46,7 +34,7 @@ def main() -> None:
     masks = np.zeros((4, 334, 512), bool)
     masks[0:2, 120:220, 190:260] = True
     masks[2:4, 140:230, 250:330] = True
-    rows = [f"| parameters | {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M |"]
+    rows = [f"| parameters | {count_parameters(net) / 1e6:.2f} M |"]
     with tempfile.TemporaryDirectory() as folder:
         path = export_side_onnx(net, Path(folder) / "side.onnx", task.crop)
         backends = {
@@ -54,7 +42,7 @@ def main() -> None:
             "ONNX Runtime": onnx_side_classifier(path, threads=args.threads),
         }
         for name, classifier in backends.items():
-            best, median = timed(lambda c=classifier: c.exchange(image, masks), args.repeat)
+            best, median = min_median_ms(lambda c=classifier: c.exchange(image, masks), args.repeat)
             rows.append(f"| {name}: both hands of one frame | {best:.1f} ({median:.1f}) ms |")
     net.train()
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -70,7 +58,7 @@ def main() -> None:
         optimizer.step()
         optimizer.zero_grad()
 
-    best, median = timed(step, max(3, args.repeat // 5))
+    best, median = min_median_ms(step, max(3, args.repeat // 5))
     rows.append(f"| training step, batch 64 | {best:.0f} ({median:.0f}) ms |")
     print(f"threads {args.threads}\n| what | minimum (median) |\n|---|---|")
     print("\n".join(rows))

@@ -253,6 +253,20 @@ class KnownMasksHASM:
 # --------------------------------------------------------------------------- timing
 
 
+def min_median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> tuple[float, float]:
+    """(minimum, median) milliseconds of ``fn()`` over ``repeat`` calls after ``warmup``;
+    on a shared CPU the minimum is the better estimate of the machine's speed, the
+    median of what one got."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.min(times)) * 1000.0, float(np.median(times)) * 1000.0
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
