@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 from handhdr.cli import app
 from handhdr.hdrm.losses import HDRLossTerms
 from handhdr.hdrm.network import HDRNetConfig
-from handhdr.hdrm.training import HDRMTask, model_config, stage_overrides
+from handhdr.hdrm.training import (
+    HDRMDataModule,
+    HDRMTask,
+    mask_labels,
+    model_config,
+    stage_overrides,
+)
 from handhdr.training.config import load_config, to_container
 
 TINY_MODEL = [
@@ -51,6 +57,25 @@ def test_stage_two_overrides():
     assert cfg.stage2.init == "runs/hdrm-lite-stage1/checkpoints/last.ckpt"
     with pytest.raises(ValueError, match="1 or 2"):
         stage_overrides(3)
+
+
+def test_stage_two_mask_sources(hdr_dataset):
+    data = [str(hdr_dataset)]
+    assert mask_labels(load_config("hdrm", "lite", data=data)) == ("gt",)
+    paper_way = mask_labels(load_config("hdrm", "lite", stage_overrides(2), data=data))
+    assert len(paper_way) == 1 and paper_way[0].startswith("hasm:")
+    both = load_config("hdrm", "lite", [*stage_overrides(2), "stage2.masks=both"], data=data)
+    assert mask_labels(both) == (paper_way[0], "gt")
+    # one cache per (split, mask source); hdr_dataset has no val split
+    specs = HDRMDataModule(both)._specs()
+    assert [(split, spec.masks) for _, split, spec in specs] == [
+        ("train", paper_way[0]),
+        ("train", "gt"),
+    ]
+    assert specs[0][2].folder_name() != specs[1][2].folder_name()
+    bad = load_config("hdrm", "lite", [*stage_overrides(2), "stage2.masks=gt"], data=data)
+    with pytest.raises(ValueError, match="stage2.masks"):
+        mask_labels(bad)
 
 
 def _scene_batch(n=4, r=64, seed=0):
@@ -162,7 +187,11 @@ def test_train_both_stages_from_the_command_line_and_export(hdr_dataset, tmp_pat
 
     save_hasm(hasm, tmp_path / "hasm.safetensors", InferenceSettings(size=64, coarse_to_fine=False))
     args = ["train", "hdrm", "--stage", "2", "--data", str(hdr_dataset), "trainer.max_steps=2"]
-    more = [f"stage2.hasm_weights={tmp_path / 'hasm.safetensors'}", "stage2.hasm_backend=torch"]
+    more = [
+        f"stage2.hasm_weights={tmp_path / 'hasm.safetensors'}",
+        "stage2.hasm_backend=torch",
+        "stage2.masks=both",
+    ]
     result = runner.invoke(app, args + common + more)
     stage2 = tmp_path / "runs" / "hdrm-lite-stage2"
     assert result.exit_code == 0, result.output

@@ -2,7 +2,8 @@
 
 Two stages (paper Sec. 4): stage 1 trains on ground-truth masks; stage 2 starts from
 stage 1 (``stage2.init``) and fine-tunes on masks predicted by HASM
-(``stage2.hasm_weights``). ``handhdr train hdrm --stage 1|2`` picks the stage
+(``stage2.hasm_weights``); ``stage2.masks=both`` (not in the paper) keeps the
+ground-truth crops in the stage-2 mix beside HASM's. ``handhdr train hdrm --stage 1|2`` picks the stage
 (:func:`stage_overrides`): each stage has its own run folder
 (``hdrm-{config}-stage{n}``), learning rate, number of steps and time limit
 (``stage{n}.lr``, ``stage{n}.max_steps``, ``stage{n}.max_time``).
@@ -22,6 +23,7 @@ input, output, ground truth) in TensorBoard and as PNG files in ``{run}/samples/
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from pathlib import Path
@@ -298,11 +300,20 @@ def _hasm_weights(cfg: DictConfig) -> Path:
     return resolve_weights(str(cfg.stage2.hasm_weights), "hasm_lite")
 
 
-def mask_label(cfg: DictConfig) -> str:
-    """Where the crops' masks come from: ``gt``, or ``hasm:<hash of the weights>``."""
+STAGE2_MASKS = ("hasm", "both")
+
+
+def mask_labels(cfg: DictConfig) -> tuple[str, ...]:
+    """Where the crops' masks come from, one cache per label: ``gt`` (stage 1), and in
+    stage 2 ``hasm:<hash of the weights>`` (the paper), plus ``gt`` with
+    ``stage2.masks=both`` (our option: the ground-truth crops stay in the mix)."""
     if int(cfg.train_stage) == 1:
-        return "gt"
-    return f"hasm:{file_sha256(_hasm_weights(cfg))[:16]}"
+        return ("gt",)
+    masks = str(cfg.stage2.get("masks", "hasm"))
+    if masks not in STAGE2_MASKS:
+        raise ValueError(f"stage2.masks must be one of {STAGE2_MASKS}, got {masks!r}")
+    hasm = f"hasm:{file_sha256(_hasm_weights(cfg))[:16]}"
+    return (hasm, "gt") if masks == "both" else (hasm,)
 
 
 def _hasm_mask_source(cfg: DictConfig) -> Any:
@@ -324,7 +335,7 @@ class HDRMDataModule(StageDataModule):
 
     def __init__(self, cfg: DictConfig) -> None:
         super().__init__(cfg)
-        self._mask_label = mask_label(cfg)
+        self._mask_labels = mask_labels(cfg)
 
     def _specs(self) -> list[tuple[dict[str, Any], str, CacheSpec]]:
         from handhdr.training.sources import detect_kind, has_split
@@ -340,14 +351,14 @@ class HDRMDataModule(StageDataModule):
             splits = [(str(d.train_split), d.get("max_samples"))]
             if d.val_split and has_split(root, kind, str(d.val_split)):
                 splits.append((str(d.val_split), d.val_max_samples))
-            for split, limit in splits:
+            for (split, limit), masks in itertools.product(splits, self._mask_labels):
                 spec = CacheSpec(
                     root=root,
                     kind=kind,
                     split=split,
                     resolution=int(self.cfg.model.resolution),
                     scale=float(self.cfg.crop.scale),
-                    masks=self._mask_label,
+                    masks=masks,
                     min_erased=int(d.min_erased),
                     max_samples=None if limit is None else int(limit),
                 )
@@ -385,7 +396,13 @@ class HDRMDataModule(StageDataModule):
         for _, split, spec in self._specs():
             cache = CropCache(self._folder(spec))
             (train if split == str(self.cfg.data.train_split) else val).append(cache)
-            log.info("HDRM crops %s: %d from %s", split, len(cache), spec.root)
+            log.info(
+                "HDRM crops %s (%s masks): %d from %s",
+                split,
+                spec.masks.split(":")[0],
+                len(cache),
+                spec.root,
+            )
         self.train_set = ConcatDataset(train)
         self.val_set = ConcatDataset(val) if val else None
 
