@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import time
 
 import torch
 
+from handhdr.benchmark import min_median_ms
 from handhdr.hand import load_hand_model
 from handhdr.hand.builtin import build_builtin_hand, builtin_asset_path, read_builtin_asset
 from handhdr.hand.layer import HandLayer
 
 
 def _median_ms(fn, repeats: int) -> float:
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * statistics.median(times)
+    return min_median_ms(fn, repeats, warmup=5)[1]
 
 
 def main() -> None:

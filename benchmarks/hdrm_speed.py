@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import resource
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from handhdr.benchmark import min_median_ms
 from handhdr.hdrm.export import HDRNetOnnx, export_onnx
 from handhdr.hdrm.losses import HDRLossTerms, discriminator_loss, hdr_loss
 from handhdr.hdrm.network import HDRNet
@@ -32,15 +31,9 @@ from handhdr.training.config import load_config, to_container
 
 
 def timed(fn, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """(min, median) seconds of ``fn()``."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
+    """(min, median) seconds of ``fn()`` (:func:`handhdr.benchmark.min_median_ms`)."""
+    fastest, median = min_median_ms(fn, repeats, warmup)
+    return fastest / 1000.0, median / 1000.0
 
 
 def cpu_seconds() -> float:
